@@ -60,6 +60,8 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print("interrupted: committed batches are kept; rerun the same command to resume",
-              file=sys.stderr)
+        print(
+            "interrupted: committed batches are kept; rerun the same command to resume",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
