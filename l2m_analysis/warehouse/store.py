@@ -18,7 +18,6 @@ import json
 import os
 import re
 import secrets
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,33 +31,11 @@ import l2m_analysis
 from l2m_analysis.cli import default_warehouse_path
 from l2m_analysis.errors import InputError, WarehouseError
 from l2m_analysis.warehouse import schema
+from l2m_analysis.warehouse.batches import as_arrow, check_run_id, conform, duck_type, git_commit
 from l2m_analysis.warehouse.queries import read_query, sql_to_polars
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 # Migrations from an older schema version: {old_version: [SQL, ...]} bringing it to old + 1.
 MIGRATIONS: dict[int, list[str]] = {}
-
-
-def _as_arrow(data: pa.Table | pl.DataFrame) -> pa.Table:
-    if isinstance(data, pl.DataFrame):
-        return data.to_arrow()
-    if isinstance(data, pa.Table):
-        return data
-    raise InputError(f"expected a polars DataFrame or pyarrow Table, got {type(data).__name__}")
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
 
 
 class Warehouse:
@@ -162,7 +139,7 @@ class Warehouse:
                 body = f"SELECT * FROM read_parquet('{glob}', union_by_name = true)"
             else:  # an empty view with the right column types
                 cols = ", ".join(
-                    f"CAST(NULL AS {_duck_type(f.type)}) AS {f.name}"
+                    f"CAST(NULL AS {duck_type(f.type)}) AS {f.name}"
                     for f in schema.PARQUET_TABLES[table]
                 )
                 body = f"SELECT {cols} WHERE false"
@@ -213,7 +190,7 @@ class Warehouse:
                 config_json,
                 seed,
                 l2m_analysis.__version__,
-                _git_commit(),
+                git_commit(),
             ],
         )
         return run_id
@@ -252,7 +229,7 @@ class Warehouse:
         check_run_id(run_id)
         if batch_key in self.committed_batches(table, run_id):
             return False
-        arrow = conform(_as_arrow(data), target, table, run_id)
+        arrow = conform(as_arrow(data), target, table, run_id)
         digest = hashlib.sha1(batch_key.encode()).hexdigest()[:10]
         stem = re.sub(r"[^A-Za-z0-9_.-]", "_", batch_key)[:80]
         final = self.parquet_root / table / f"run_id={run_id}" / f"{stem}-{digest}.parquet"
@@ -286,7 +263,7 @@ class Warehouse:
             raise InputError(
                 f"{table!r} is not a result table", f"use one of {sorted(schema.DUCKDB_TABLES)}"
             )
-        arrow = _as_arrow(data)
+        arrow = as_arrow(data)
         columns = self._columns(table)
         unknown = [c for c in arrow.column_names if c not in columns]
         if unknown or any(c not in columns for c in where):
@@ -333,50 +310,3 @@ class Warehouse:
         """Rows per research table (Parquet views and result tables)."""
         names = [*schema.PARQUET_TABLES, *schema.DUCKDB_TABLES]
         return {t: self.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in names}
-
-
-def check_run_id(run_id: str) -> None:
-    """Run ids name folders: letters, digits, ``_ . -``; at most 128 characters."""
-    if not isinstance(run_id, str) or not _SAFE_ID.match(run_id):
-        raise InputError(
-            f"invalid run id {run_id!r}",
-            "use letters, digits, '_', '.', '-' (start with a letter or digit, <= 128 chars)",
-        )
-
-
-def conform(arrow: pa.Table, target: pa.Schema, table: str, run_id: str) -> pa.Table:
-    """Check a batch against its table schema and cast it; fills ``run_id`` when absent."""
-    if "run_id" not in arrow.column_names:
-        arrow = arrow.append_column("run_id", pa.array([run_id] * arrow.num_rows, pa.string()))
-    missing = [n for n in target.names if n not in arrow.column_names]
-    extra = [n for n in arrow.column_names if n not in target.names]
-    if missing or extra:
-        raise InputError(
-            f"batch for {table} has missing columns {missing} and unexpected columns {extra}",
-            f"{table} needs exactly {target.names} (see docs/warehouse.md)",
-        )
-    arrow = arrow.select(target.names)
-    try:
-        arrow = arrow.cast(target)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
-        raise InputError(
-            f"batch for {table} has columns of the wrong type: {err}",
-            f"{table} needs the types {target}",
-        ) from err
-    run_ids = set(arrow.column("run_id").unique().to_pylist())
-    if run_ids - {run_id}:
-        raise InputError(
-            f"batch for run {run_id!r} holds rows of runs {sorted(run_ids)}",
-            "write each run's rows under its own run id",
-        )
-    return arrow
-
-
-def _duck_type(arrow_type: pa.DataType) -> str:
-    return {
-        pa.string(): "VARCHAR",
-        pa.int64(): "BIGINT",
-        pa.int32(): "INTEGER",
-        pa.float64(): "DOUBLE",
-        pa.bool_(): "BOOLEAN",
-    }[arrow_type]
