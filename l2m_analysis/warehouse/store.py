@@ -92,7 +92,8 @@ class Warehouse:
             )
         for ddl in (*schema.META_TABLES.values(), *schema.DUCKDB_TABLES.values()):
             self.con.execute(ddl)
-        row = self.con.execute("SELECT value FROM _meta WHERE key = 'schema_version'").fetchone()
+        rows = self.con.execute("SELECT value FROM _meta WHERE key = 'schema_version'").fetchall()
+        row = rows[0] if rows else None
         if row is None:
             self.con.execute(
                 "INSERT INTO _meta VALUES ('schema_version', ?)", [str(schema.SCHEMA_VERSION)]
@@ -133,7 +134,7 @@ class Warehouse:
         for table in tables or list(schema.PARQUET_TABLES):
             has_files = self.con.execute(
                 "SELECT count(*) FROM _batches WHERE table_name = ?", [table]
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             if has_files:
                 glob = (self.parquet_root / table / "*" / "*.parquet").as_posix()
                 body = f"SELECT * FROM read_parquet('{glob}', union_by_name = true)"
@@ -166,9 +167,10 @@ class Warehouse:
             stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
             run_id = f"{kind}-{stamp}-{secrets.token_hex(2)}"
         check_run_id(run_id)
-        old = self.con.execute(
+        found = self.con.execute(
             "SELECT kind, CAST(config AS VARCHAR) FROM runs WHERE run_id = ?", [run_id]
-        ).fetchone()
+        ).fetchall()
+        old = found[0] if found else None
         if old is not None:
             old_config = json.dumps(json.loads(old[1] or "{}"), sort_keys=True)
             if old[0] != kind or old_config != config_json:
@@ -241,7 +243,7 @@ class Warehouse:
         os.replace(tmp, final)
         first = not self.con.execute(
             "SELECT count(*) FROM _batches WHERE table_name = ?", [table]
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         self.con.execute(
             "INSERT INTO _batches (table_name, run_id, batch_key, path, n_rows) VALUES (?,?,?,?,?)",
             [
@@ -303,10 +305,10 @@ class Warehouse:
         where = where or {}
         conditions = " AND ".join(f"q.{c} = ?" for c in where) or "true"
         return self.query(
-            f"SELECT * FROM ({read_query(name)}) AS q WHERE {conditions}", list(where.values())
+            f"SELECT * FROM (\n{read_query(name)}\n) AS q WHERE {conditions}", list(where.values())
         )
 
     def table_counts(self) -> dict[str, int]:
         """Rows per research table (Parquet views and result tables)."""
         names = [*schema.PARQUET_TABLES, *schema.DUCKDB_TABLES]
-        return {t: self.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in names}
+        return {t: self.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in names}

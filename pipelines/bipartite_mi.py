@@ -1,0 +1,132 @@
+"""Bipartite mutual information of scored runs: direct (Eq. 6) and vCLUB (Eq. 7), in nats.
+
+For every run with split/marginal log-probs in token_logprobs (or only --run-id):
+  1. checks its token_logprobs (columns, NaN or positive log-probs, conditions, duplicates);
+  2. discrete runs: the Grassberger entropy of adjacent token pairs of its whole samples goes to
+     `entropies` (quantity adjacent_pair, estimator grassberger): the 2-gram correction of
+     Appendix A.III (Eq. A.14) needs it. Continuous (Gaussian) runs get no correction;
+  3. runs queries/bipartite_mi.sql and replaces the run's mi_estimates rows of quantity
+     bipartite and estimators direct, direct_uncorrected, vclub ('exact' rows are kept),
+     one row per split ℓ, ratio L/ℓ in {2, 3, 4}, with the standard error over pairs;
+and prints the estimates.
+
+Examples:
+  python -m pipelines.bipartite_mi
+  python -m pipelines.bipartite_mi --run-id oracle-gaussian-subvolume
+  duckdb warehouse/l2m.duckdb < queries/bipartite_mi.sql      # the same numbers, by hand
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import polars as pl
+from rich.console import Console
+from rich.progress import track
+from rich.table import Table
+
+from l2m_analysis.cli import make_parser, run_cli
+from l2m_analysis.errors import WarehouseError
+from l2m_analysis.estimators.bipartite import (
+    ESTIMATORS,
+    adjacent_pair_entropy,
+    bipartite_mi_sql,
+    validate_token_logprobs_sql,
+)
+from l2m_analysis.warehouse import Warehouse
+
+SCORERS = (
+    "score a run first: python -m pipelines.score_oracle (Gaussian oracle) or another scoring "
+    "step that writes no_split, marginal and split rows; python -m pipelines.run_all does it all"
+)
+
+
+def build_parser():
+    """--warehouse, --run-id (default: every run with split or marginal log-probs)."""
+    return make_parser("pipelines.bipartite_mi", __doc__)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console(width=160)
+    with Warehouse.open(args.warehouse, create=False) as wh:
+        run_ids = runs_to_estimate(wh, args.run_id)
+        written = []
+        for run_id in track(run_ids, description="bipartite MI", console=console):
+            written.append(estimate_run(wh, run_id, console))
+    print_estimates(pl.concat(written), console)
+    return 0
+
+
+def runs_to_estimate(wh: Warehouse, run_id: str | None) -> list[str]:
+    """The runs that have split or marginal rows (only ``run_id`` when given)."""
+    if run_id is not None:
+        wh.require_run(run_id)
+    scored = wh.query(
+        "SELECT DISTINCT run_id FROM token_logprobs WHERE condition IN ('marginal', 'split') "
+        "ORDER BY run_id"
+    )["run_id"].to_list()
+    if run_id is not None:
+        if run_id not in scored:
+            raise WarehouseError(
+                f"run {run_id!r} has no split or marginal rows in token_logprobs of {wh.path}",
+                f"{SCORERS}; runs that have them: {', '.join(scored) or 'none'}",
+            )
+        return [run_id]
+    if not scored:
+        raise WarehouseError(f"no scored split/marginal log-probs in {wh.path}", SCORERS)
+    return scored
+
+
+def estimate_run(wh: Warehouse, run_id: str, console: Console) -> pl.DataFrame:
+    """Steps 1-3 for one run; returns the mi_estimates rows written."""
+    validate_token_logprobs_sql(wh.con, run_id)
+    run = wh.require_run(run_id)
+    source = run["dataset"] or run["kind"]
+    discrete = wh.query(
+        "SELECT min(token_id) >= 0 AS discrete FROM token_logprobs WHERE run_id = ?", [run_id]
+    )["discrete"][0]
+    if discrete:
+        h = adjacent_pair_entropy(wh.con, run_id)  # Eq. (A.12)
+        row = {"run_id": run_id, "source": source, "quantity": "adjacent_pair",
+               "shuffled": False, "estimator": "grassberger", "value": h.value,
+               "stderr": h.stderr, "n": h.n}  # fmt: skip
+        wh.replace_rows(
+            "entropies",
+            pl.DataFrame([row]),
+            where={"run_id": run_id, "quantity": "adjacent_pair", "estimator": "grassberger"},
+        )
+    else:
+        console.print(f"{run_id}: continuous tokens, no 2-gram correction and no `direct` rows")
+    estimates = bipartite_mi_sql(wh.con, run_id).with_columns(source=pl.lit(source))
+    if estimates.is_empty():
+        console.print(
+            f"[yellow]{run_id}: no pair has every position ℓ..L-1 in two conditions; "
+            "no estimates[/]"
+        )
+    for estimator in ESTIMATORS:  # replaces stale rows too; 'exact' rows are not touched
+        wh.replace_rows(
+            "mi_estimates",
+            estimates.filter(pl.col("estimator") == estimator),
+            where={"run_id": run_id, "quantity": "bipartite", "estimator": estimator},
+        )
+    return estimates
+
+
+def print_estimates(estimates: pl.DataFrame, console: Console) -> None:
+    """The bipartite MI estimates as a table, nats."""
+    table = Table(title="Bipartite mutual information (nats)")
+    for column in ["run", "estimator", "L/ℓ", "ℓ", "L", "I ± stderr", "pairs"]:
+        table.add_column(column, justify="left" if column in ("run", "estimator") else "right")
+    for r in estimates.sort("run_id", "estimator", "ratio", "split_at").iter_rows(named=True):
+        stderr = f" ± {r['stderr']:.4f}" if r["stderr"] is not None else ""
+        table.add_row(
+            r["run_id"], r["estimator"], str(r["ratio"]), str(r["split_at"]), str(r["length"]),
+            f"{r['value']:.4f}{stderr}", str(r["n"]),
+        )  # fmt: skip
+    console.print(table)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

@@ -1,0 +1,101 @@
+"""Position-wise NLL (Eq. E.38) and KL divergence (Eq. E.36) of scored runs, nats per token.
+
+For every run with whole-sample (no_split) log-probs in token_logprobs (or only --run-id):
+  1. checks its token_logprobs (columns, NaN or positive log-probs, conditions, duplicates);
+  2. NLL per position: −mean over samples of log q (queries/position_nll.sql);
+  3. KL per position when the run's config names a reference run ("reference_run_id") whose
+     log-probs are the exact log p of the same samples (queries/position_kl.sql); else NULL;
+  4. replaces the run's rows of position_metrics (run_id, model, seq_len, position, kl, nll);
+and prints the averages over positions (Eqs. E.37, E.39; queries/average_metrics.sql).
+
+Examples:
+  python -m pipelines.position_metrics
+  python -m pipelines.position_metrics --run-id my-model-run
+  duckdb warehouse/l2m.duckdb < queries/position_kl.sql      # the same numbers, by hand
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import polars as pl
+from rich.console import Console
+from rich.progress import track
+from rich.table import Table
+
+from l2m_analysis.cli import make_parser, run_cli
+from l2m_analysis.errors import WarehouseError
+from l2m_analysis.estimators.bipartite import validate_token_logprobs_sql
+from l2m_analysis.estimators.position import average_metrics_sql, position_metrics_table
+from l2m_analysis.warehouse import Warehouse
+
+SCORERS = (
+    "score a run first: python -m pipelines.score_oracle (Gaussian oracle) or another scoring "
+    "step that writes no_split rows; python -m pipelines.run_all does it all"
+)
+
+
+def build_parser():
+    """--warehouse, --run-id (default: every run with no_split log-probs)."""
+    return make_parser("pipelines.position_metrics", __doc__)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console(width=160)
+    with Warehouse.open(args.warehouse, create=False) as wh:
+        run_ids = runs_to_measure(wh, args.run_id)
+        averages = []
+        for run_id in track(run_ids, description="position metrics", console=console):
+            validate_token_logprobs_sql(wh.con, run_id)
+            rows = position_metrics_table(wh.con, run_id)
+            wh.replace_rows("position_metrics", rows, where={"run_id": run_id})
+            average = average_metrics_sql(wh.con, run_id)
+            reference = average["reference_run_id"][0]
+            if reference is not None and rows["kl"].is_null().all():
+                console.print(
+                    f"[yellow]{run_id}: its reference run {reference!r} has no no_split rows "
+                    "for the same (pair_id, position); kl left NULL[/]"
+                )
+            averages.append(average)
+    print_averages(pl.concat(averages), console)
+    return 0
+
+
+def runs_to_measure(wh: Warehouse, run_id: str | None) -> list[str]:
+    """The runs that have no_split rows (only ``run_id`` when given)."""
+    if run_id is not None:
+        wh.require_run(run_id)
+    scored = wh.query(
+        "SELECT DISTINCT run_id FROM token_logprobs WHERE condition = 'no_split' ORDER BY run_id"
+    )["run_id"].to_list()
+    if run_id is not None:
+        if run_id not in scored:
+            raise WarehouseError(
+                f"run {run_id!r} has no no_split rows in token_logprobs of {wh.path}",
+                f"{SCORERS}; runs that have them: {', '.join(scored) or 'none'}",
+            )
+        return [run_id]
+    if not scored:
+        raise WarehouseError(f"no scored whole-sample (no_split) log-probs in {wh.path}", SCORERS)
+    return scored
+
+
+def print_averages(averages: pl.DataFrame, console: Console) -> None:
+    """Average NLL and KL per run (Eqs. E.37, E.39), nats per token."""
+    table = Table(title="Average NLL and KL over positions (nats per token)")
+    for column in ["run", "model", "reference", "seq_len", "avg NLL", "avg KL"]:
+        table.add_column(column, justify="right" if column.startswith(("seq", "avg")) else "left")
+    for r in averages.iter_rows(named=True):
+        kl = f"{r['avg_kl']:.4f}" if r["avg_kl"] is not None else "-"
+        table.add_row(
+            r["run_id"], r["model"] or "-", r["reference_run_id"] or "-", str(r["seq_len"]),
+            f"{r['avg_nll']:.4f}", kl,
+        )  # fmt: skip
+    console.print(table)
+    console.print("position-wise values: SELECT * FROM position_metrics ORDER BY run_id, position")
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

@@ -1,0 +1,88 @@
+"""The main job: every producer on its embedded default, then the estimators and the fits.
+
+Needs no network, no GPU and no data of yours: the Gaussian families of Appendix B are exact,
+the oracle scores samples with the true log-densities, and the text side uses public-domain
+books and the GPT-NeoX tokenizer that the project's install ships. Ends by printing the table
+of fitted exponents. Run ids are fixed, so rerunning resumes and replaces rather than duplicates.
+
+Steps (names for --only/--skip):
+  gaussian   exact bipartite and two-point MI of both Gaussian families   (pipelines.gaussian_mi)
+  oracle     oracle-score Gaussian samples in three conditions           (pipelines.score_oracle)
+  bipartite  direct and vCLUB bipartite MI of the oracle run             (pipelines.bipartite_mi)
+  corpus     tokenize the embedded books                                  (pipelines.prepare_corpus)
+  counts     1-gram, 2-gram and distance-d pair counts                    (pipelines.count_ngrams)
+  twopoint   two-point MI of the corpus with its shuffle baseline         (pipelines.twopoint_mi)
+  fit        fit β, α and the log-law alternative for every series        (pipelines.fit_exponents)
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.console import Console
+
+from l2m_analysis.cli import default_warehouse_path, make_parser, run_cli
+from l2m_analysis.errors import L2MError
+
+ORACLE_RUN = "oracle-gaussian-subvolume"
+CORPUS_RUN = "corpus-embedded-neox"
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    module: str
+    args: tuple[str, ...] = ()
+
+
+STEPS: tuple[Step, ...] = (
+    Step("gaussian", "pipelines.gaussian_mi"),
+    Step("oracle", "pipelines.score_oracle", ("--run-id", ORACLE_RUN)),
+    Step("bipartite", "pipelines.bipartite_mi", ("--run-id", ORACLE_RUN)),
+    Step("corpus", "pipelines.prepare_corpus", ("--run-id", CORPUS_RUN)),
+    Step("counts", "pipelines.count_ngrams", ("--run-id", CORPUS_RUN)),
+    Step("twopoint", "pipelines.twopoint_mi", ("--run-id", CORPUS_RUN)),
+    Step("fit", "pipelines.fit_exponents"),
+)
+
+
+def build_parser():
+    parser = make_parser("pipelines.run_all", __doc__, run_id=False)
+    names = [s.name for s in STEPS]
+    parser.add_argument("--only", nargs="+", choices=names, help="run only these steps")
+    parser.add_argument("--skip", nargs="+", choices=names, default=[], help="skip these steps")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    warehouse = str(args.warehouse or default_warehouse_path())
+    console = Console()
+    chosen = [
+        s for s in STEPS if (not args.only or s.name in args.only) and s.name not in args.skip
+    ]
+    started = time.perf_counter()
+    for i, step in enumerate(chosen, 1):
+        console.rule(f"[bold]{i}/{len(chosen)} {step.name}[/]: python -m {step.module}")
+        t0 = time.perf_counter()
+        main_of_step = importlib.import_module(step.module).main
+        code = main_of_step(["--warehouse", warehouse, *step.args])
+        if code:
+            raise L2MError(
+                f"step {step.name!r} ({step.module}) failed with exit code {code}",
+                f"fix the problem above, then rerun (finished steps resume): "
+                f"python -m pipelines.run_all --only {' '.join(s.name for s in chosen[i - 1 :])}",
+            )
+        console.print(f"[green]{step.name} done in {time.perf_counter() - t0:.1f} s[/]")
+    console.print(
+        f"main job finished in {time.perf_counter() - started:.1f} s; warehouse: {warehouse}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
