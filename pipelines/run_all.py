@@ -7,8 +7,8 @@ of fitted exponents. Run ids are fixed, so rerunning resumes and replaces rather
 
 Steps (names for --only/--skip):
   gaussian   exact bipartite and two-point MI of both Gaussian families   (pipelines.gaussian_mi)
-  oracle     oracle-score Gaussian samples in three conditions           (pipelines.score_oracle)
-  bipartite  direct and vCLUB bipartite MI of the oracle run             (pipelines.bipartite_mi)
+  oracle     oracle-score samples of both families, three conditions   (pipelines.score_oracle)
+  bipartite  direct and vCLUB bipartite MI of the oracle runs            (pipelines.bipartite_mi)
   corpus     tokenize the embedded books                                  (pipelines.prepare_corpus)
   counts     1-gram, 2-gram and distance-d pair counts                    (pipelines.count_ngrams)
   twopoint   two-point MI of the corpus with its shuffle baseline         (pipelines.twopoint_mi)
@@ -28,24 +28,36 @@ from rich.console import Console
 from l2m_analysis.cli import default_warehouse_path, make_parser, run_cli
 from l2m_analysis.errors import L2MError
 
-ORACLE_RUN = "oracle-gaussian-subvolume"
+ORACLE_RUNS = {"subvolume": "oracle-gaussian-subvolume", "log": "oracle-gaussian-log"}
+# ℓ = 4, 16, 64 with L/ℓ = 2, 3, 4 gives three lengths per ratio inside L = 256: enough to fit β
+ORACLE_SPLITS = ("--splits", "64", "16", "4")
 CORPUS_RUN = "corpus-embedded-neox"
 
 
 @dataclass(frozen=True)
 class Step:
+    """One step: a pipeline module run once per argument list in ``runs``."""
+
     name: str
     module: str
-    args: tuple[str, ...] = ()
+    runs: tuple[tuple[str, ...], ...] = ((),)
 
 
 STEPS: tuple[Step, ...] = (
     Step("gaussian", "pipelines.gaussian_mi"),
-    Step("oracle", "pipelines.score_oracle", ("--run-id", ORACLE_RUN)),
-    Step("bipartite", "pipelines.bipartite_mi", ("--run-id", ORACLE_RUN)),
-    Step("corpus", "pipelines.prepare_corpus", ("--run-id", CORPUS_RUN)),
-    Step("counts", "pipelines.count_ngrams", ("--run-id", CORPUS_RUN)),
-    Step("twopoint", "pipelines.twopoint_mi", ("--run-id", CORPUS_RUN)),
+    Step(
+        "oracle",
+        "pipelines.score_oracle",
+        tuple(
+            ("--family", fam, "--run-id", run, *ORACLE_SPLITS) for fam, run in ORACLE_RUNS.items()
+        ),
+    ),
+    Step(
+        "bipartite", "pipelines.bipartite_mi", tuple(("--run-id", r) for r in ORACLE_RUNS.values())
+    ),
+    Step("corpus", "pipelines.prepare_corpus", (("--run-id", CORPUS_RUN),)),
+    Step("counts", "pipelines.count_ngrams", (("--run-id", CORPUS_RUN),)),
+    Step("twopoint", "pipelines.twopoint_mi", (("--run-id", CORPUS_RUN),)),
     Step("fit", "pipelines.fit_exponents"),
 )
 
@@ -70,13 +82,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.rule(f"[bold]{i}/{len(chosen)} {step.name}[/]: python -m {step.module}")
         t0 = time.perf_counter()
         main_of_step = importlib.import_module(step.module).main
-        code = main_of_step(["--warehouse", warehouse, *step.args])
-        if code:
-            raise L2MError(
-                f"step {step.name!r} ({step.module}) failed with exit code {code}",
-                f"fix the problem above, then rerun (finished steps resume): "
-                f"python -m pipelines.run_all --only {' '.join(s.name for s in chosen[i - 1 :])}",
-            )
+        for run_args in step.runs:
+            code = main_of_step(["--warehouse", warehouse, *run_args])
+            if code:
+                raise L2MError(
+                    f"step {step.name!r} ({step.module}) failed with exit code {code}",
+                    "fix the problem above, then rerun (finished steps resume): python -m "
+                    f"pipelines.run_all --only {' '.join(s.name for s in chosen[i - 1 :])}",
+                )
         console.print(f"[green]{step.name} done in {time.perf_counter() - t0:.1f} s[/]")
     console.print(
         f"main job finished in {time.perf_counter() - started:.1f} s; warehouse: {warehouse}"

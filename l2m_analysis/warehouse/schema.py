@@ -90,7 +90,8 @@ DUCKDB_TABLES: dict[str, str] = {
         CREATE TABLE IF NOT EXISTS entropies (
             run_id     VARCHAR NOT NULL,
             source     VARCHAR NOT NULL,   -- corpus or distribution family
-            quantity   VARCHAR NOT NULL,   -- unigram | adjacent_pair | pair_distance | ...
+            quantity   VARCHAR NOT NULL,   -- unigram | adjacent_pair | pair_distance
+                                           -- | entropy_rate (Gaussian, n = L) | ...
             distance   INTEGER,            -- d for pair_distance, NULL otherwise
             shuffled   BOOLEAN DEFAULT false,
             estimator  VARCHAR NOT NULL,   -- grassberger | plugin | exact
@@ -104,7 +105,8 @@ DUCKDB_TABLES: dict[str, str] = {
             source    VARCHAR NOT NULL,   -- corpus or distribution family
             quantity  VARCHAR NOT NULL,   -- bipartite | two_point
             estimator VARCHAR NOT NULL,   -- direct | direct_uncorrected | vclub | grassberger
-                                          -- | grassberger_shuffled | exact
+                                          -- | grassberger_shuffled | exact | exact_vclub
+                                          -- | exact_pair_average (docs/warehouse.md)
             length    INTEGER,            -- L (bipartite), NULL for two_point
             split_at  INTEGER,            -- ℓ (bipartite), NULL for two_point
             ratio     INTEGER,            -- L/ℓ (bipartite), NULL for two_point
