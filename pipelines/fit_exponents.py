@@ -97,25 +97,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def print_fits(rows: pl.DataFrame, skipped: list[dict[str, object]]) -> None:
-    """The fitted exponents as a readable table (β for bipartite, α for two-point)."""
-    table = Table(title="Fitted exponents (MI in nats)")
-    for col in ["source", "quantity", "estimator", "L/ℓ", "law", "exponent", "95% CI", "R²",
-                "n", "preferred", "run"]:  # fmt: skip
+    """One line per series: β (power law; with the power-vs-log verdict) or α (decay, with C)."""
+    table = Table(title="Fitted exponents (MI in nats; 95% intervals)")
+    for col in ["source", "quantity", "estimator", "L/ℓ", "exponent", "95% CI", "R²", "n",
+                "C (bias floor)", "preferred (AIC log − AIC power)", "run"]:  # fmt: skip
         table.add_column(col)
-    for r in rows.sort(["source", "quantity", "estimator", "ratio", "law"]).iter_rows(named=True):
-        symbol = {"power": "β", "decay": "α"}.get(r["law"], "a")
-        value = r["exponent"] if r["exponent"] is not None else r["amplitude"]
-        ci = (
-            f"[{r['exponent_lo']:.3f}, {r['exponent_hi']:.3f}]"
-            if r["exponent_lo"] is not None
-            else ""
-        )
+    shown = rows.filter(pl.col("law").is_in(["power", "decay"]))
+    for r in shown.sort(["quantity", "source", "estimator", "ratio"]).iter_rows(named=True):
+        symbol = "β" if r["law"] == "power" else "α"
+        detail = json.loads(r["detail"] or "{}")
+        delta = detail.get("delta_aic")
+        verdict = r["preferred_law"] or ""
+        if r["law"] == "power" and delta is not None:
+            verdict = f"{verdict} ({delta:+.1f})" if verdict else ""
         table.add_row(
-            r["source"], r["quantity"], r["estimator"], str(r["ratio"] or ""), r["law"],
-            f"{symbol}={value:.3f}", ci, f"{r['r2']:.4f}" if r["r2"] is not None else "",
-            str(r["n_points"]), r["preferred_law"] or "", r["run_id"],
+            r["source"], r["quantity"], r["estimator"], str(r["ratio"] or ""),
+            f"{symbol} = {r['exponent']:.3f}", f"[{r['exponent_lo']:.3f}, {r['exponent_hi']:.3f}]",
+            f"{r['r2']:.4f}", str(r["n_points"]),
+            f"{r['offset_c']:.3g}" if r["law"] == "decay" else "", verdict, r["run_id"],
         )  # fmt: skip
-    console = Console(width=200)
+    console = Console(width=220)
     console.print(table)
     for s in skipped:
         console.print(f"skipped {s['source']} {s['quantity']} {s['estimator']}: {s['reason']}")
