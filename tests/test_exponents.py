@@ -97,7 +97,7 @@ def test_pipeline_writes_fits_and_prints_json(tmp_path: Path) -> None:
         [sys.executable, "-m", "pipelines.fit_exponents", "--warehouse", str(path)],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
-    assert re.search(r"β=0\.60\d", table.stdout) and re.search(r"α=0\.(79|80)", table.stdout)
+    assert re.search(r"β = 0\.60\d", table.stdout) and re.search(r"α = 0\.(79|80)", table.stdout)
 
 
 def test_pipeline_on_empty_warehouse_says_what_to_run(tmp_path: Path) -> None:
