@@ -27,7 +27,6 @@ from rich.progress import track
 from rich.table import Table
 
 from l2m_analysis.cli import make_parser, run_cli
-from l2m_analysis.errors import WarehouseError
 from l2m_analysis.estimators.bipartite import (
     ESTIMATORS,
     adjacent_pair_entropy,
@@ -51,32 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(width=160)
     with Warehouse.open(args.warehouse, create=False) as wh:
-        run_ids = runs_to_estimate(wh, args.run_id)
+        run_ids = wh.scored_runs(("marginal", "split"), args.run_id, SCORERS)
         written = []
         for run_id in track(run_ids, description="bipartite MI", console=console):
             written.append(estimate_run(wh, run_id, console))
     print_estimates(pl.concat(written), console)
     return 0
-
-
-def runs_to_estimate(wh: Warehouse, run_id: str | None) -> list[str]:
-    """The runs that have split or marginal rows (only ``run_id`` when given)."""
-    if run_id is not None:
-        wh.require_run(run_id)
-    scored = wh.query(
-        "SELECT DISTINCT run_id FROM token_logprobs WHERE condition IN ('marginal', 'split') "
-        "ORDER BY run_id"
-    )["run_id"].to_list()
-    if run_id is not None:
-        if run_id not in scored:
-            raise WarehouseError(
-                f"run {run_id!r} has no split or marginal rows in token_logprobs of {wh.path}",
-                f"{SCORERS}; runs that have them: {', '.join(scored) or 'none'}",
-            )
-        return [run_id]
-    if not scored:
-        raise WarehouseError(f"no scored split/marginal log-probs in {wh.path}", SCORERS)
-    return scored
 
 
 def estimate_run(wh: Warehouse, run_id: str, console: Console) -> pl.DataFrame:

@@ -25,7 +25,6 @@ from rich.progress import track
 from rich.table import Table
 
 from l2m_analysis.cli import make_parser, run_cli
-from l2m_analysis.errors import WarehouseError
 from l2m_analysis.estimators.bipartite import validate_token_logprobs_sql
 from l2m_analysis.estimators.position import average_metrics_sql, position_metrics_table
 from l2m_analysis.warehouse import Warehouse
@@ -45,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(width=160)
     with Warehouse.open(args.warehouse, create=False) as wh:
-        run_ids = runs_to_measure(wh, args.run_id)
+        run_ids = wh.scored_runs(("no_split",), args.run_id, SCORERS)
         averages = []
         for run_id in track(run_ids, description="position metrics", console=console):
             validate_token_logprobs_sql(wh.con, run_id)
@@ -61,25 +60,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             averages.append(average)
     print_averages(pl.concat(averages), console)
     return 0
-
-
-def runs_to_measure(wh: Warehouse, run_id: str | None) -> list[str]:
-    """The runs that have no_split rows (only ``run_id`` when given)."""
-    if run_id is not None:
-        wh.require_run(run_id)
-    scored = wh.query(
-        "SELECT DISTINCT run_id FROM token_logprobs WHERE condition = 'no_split' ORDER BY run_id"
-    )["run_id"].to_list()
-    if run_id is not None:
-        if run_id not in scored:
-            raise WarehouseError(
-                f"run {run_id!r} has no no_split rows in token_logprobs of {wh.path}",
-                f"{SCORERS}; runs that have them: {', '.join(scored) or 'none'}",
-            )
-        return [run_id]
-    if not scored:
-        raise WarehouseError(f"no scored whole-sample (no_split) log-probs in {wh.path}", SCORERS)
-    return scored
 
 
 def print_averages(averages: pl.DataFrame, console: Console) -> None:

@@ -421,7 +421,7 @@ def test_pipeline_on_empty_or_missing_warehouse_says_what_to_run(tmp_path: Path,
     Warehouse.open(tmp_path / "empty.duckdb").close()
     assert run_cli(bipartite_pipeline.main, ["--warehouse", str(tmp_path / "empty.duckdb")]) == 2
     err = capsys.readouterr().err
-    assert "no scored split/marginal log-probs" in err and "pipelines.score_oracle" in err
+    assert "no scored marginal/split log-probs" in err and "pipelines.score_oracle" in err
     assert "Traceback" not in err
 
 

@@ -185,6 +185,6 @@ def test_pipeline_on_empty_warehouse_says_what_to_run(tmp_path: Path, capsys) ->
     Warehouse.open(tmp_path / "empty.duckdb").close()
     assert run_cli(position_pipeline.main, ["--warehouse", str(tmp_path / "empty.duckdb")]) == 2
     err = capsys.readouterr().err
-    assert "no scored whole-sample (no_split) log-probs" in err and "pipelines." in err
+    assert "no scored no_split log-probs" in err and "pipelines." in err
     assert run_cli(position_pipeline.main, ["--warehouse", str(tmp_path / "no.duckdb")]) == 2
     assert "no warehouse" in capsys.readouterr().err

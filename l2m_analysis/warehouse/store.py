@@ -258,6 +258,29 @@ class Warehouse:
             self._refresh_views([table])
         return True
 
+    def scored_runs(self, conditions: tuple[str, ...], run_id: str | None, fix: str) -> list[str]:
+        """Runs with ``token_logprobs`` rows in any of ``conditions`` (just ``run_id`` if given).
+
+        Raises a WarehouseError naming the runs that do have such rows, and ``fix``.
+        """
+        if run_id is not None:
+            self.require_run(run_id)
+        marks = ", ".join("?" for _ in conditions)
+        scored = self.query(
+            f"SELECT DISTINCT run_id FROM token_logprobs WHERE condition IN ({marks}) "
+            "ORDER BY run_id",
+            list(conditions),
+        )["run_id"].to_list()
+        what = "/".join(conditions)
+        if run_id is not None and run_id not in scored:
+            raise WarehouseError(
+                f"run {run_id!r} has no {what} rows in token_logprobs of {self.path}",
+                f"{fix}; runs that have them: {', '.join(scored) or 'none'}",
+            )
+        if not scored:
+            raise WarehouseError(f"no scored {what} log-probs in {self.path}", fix)
+        return [run_id] if run_id is not None else scored
+
     # ------------------------------------------------------------------ result tables
     def replace_rows(self, table: str, data: pa.Table | pl.DataFrame, where: dict[str, Any]) -> int:
         """Delete the rows of ``table`` matching ``where``, insert ``data``; one transaction."""
