@@ -59,6 +59,16 @@ def test_append_is_idempotent_per_batch_key(wh: Warehouse) -> None:
     assert wh.committed_batches("token_logprobs", run) == {"pairs-0", "pairs-1"}
 
 
+def test_batch_files_lists_committed_files_in_key_order(wh: Warehouse) -> None:
+    run = wh.start_run("planted", config={"n": 1})
+    wh.append_batch("token_logprobs", run, "pairs-1", logprob_batch(1, n=3))
+    wh.append_batch("token_logprobs", run, "pairs-0", logprob_batch(0, n=5))
+    files = wh.batch_files("token_logprobs", run)
+    assert [n for _, n in files] == [5, 3]  # pairs-0 first, whatever the write order
+    assert [pl.read_parquet(path)["pair_id"][0] for path, _ in files] == [0, 1]
+    assert wh.batch_files("token_logprobs", "no-such-run") == []
+
+
 PRODUCER = textwrap.dedent(
     """
     import os, signal, sys

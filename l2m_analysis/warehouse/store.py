@@ -219,6 +219,15 @@ class Warehouse:
         ).fetchall()
         return {r[0] for r in rows}
 
+    def batch_files(self, table: str, run_id: str) -> list[tuple[Path, int]]:
+        """The run's committed Parquet files of `table` in batch-key order, with row counts."""
+        rows = self.con.execute(
+            "SELECT path, n_rows FROM _batches WHERE table_name = ? AND run_id = ? "
+            "ORDER BY batch_key",
+            [table, run_id],
+        ).fetchall()
+        return [(self.path.parent / path, int(n)) for path, n in rows]
+
     def append_batch(
         self, table: str, run_id: str, batch_key: str, data: pa.Table | pl.DataFrame
     ) -> bool:

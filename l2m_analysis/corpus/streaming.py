@@ -1,0 +1,187 @@
+"""Counting a corpus larger than memory: blocks in, hash-bucketed partial counts on disk.
+
+Each block of tokens (whole documents, ``block_tokens`` at most) is counted on its own; the
+per-key counts ``[key, count]`` of each series (corpus-wide int64 keys, see
+``counting.pack_pair_keys``) are written to ``spill_dir/<series>/block-XXXXXX.parquet``, sorted
+by a hash bucket of the key, one Parquet row group per bucket. ``result()`` then merges one
+bucket of one series at a time, reading only that bucket's row groups (Parquet statistics);
+a key lives in exactly one bucket, so the buckets' count-of-counts simply add up.
+
+Peak memory ≈ counting one block (≈ 100 bytes per token with 2 threads) + one bucket of one
+series at merge time. For PG19 (~3e9 tokens) in 1e7-token blocks and 64 buckets, a bucket of
+the largest series holds at most ~3e9 / 64 ≈ 5e7 partial rows (≈ 0.8 GB), far fewer for
+frequent pairs. The shuffle baseline re-pairs Y within each block (blocks span many documents).
+This is the only library module that writes files (its own scratch space, removed after).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from l2m_analysis.corpus.corpus_counts import CorpusCounts, assemble, default_threads
+from l2m_analysis.corpus.counting import (
+    add_count_of_counts,
+    check_engine,
+    key_counts,
+    merge_key_counts,
+)
+from l2m_analysis.corpus.series import (
+    DEFAULT_DISTANCES,
+    UNIGRAM,
+    CompactTokens,
+    SeriesKey,
+    check_baseline,
+    check_distances,
+    series_keys,
+    series_list,
+)
+from l2m_analysis.errors import InputError
+
+_HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: high bits pick a bucket
+
+
+def bucket_of(keys: np.ndarray, n_buckets: int) -> np.ndarray:
+    """int64 keys, shape (N,) -> bucket index in [0, n_buckets), shape (N,)."""
+    with np.errstate(over="ignore"):
+        mixed = keys.astype(np.uint64) * _HASH_MULTIPLIER  # wraps mod 2^64 on purpose
+    return ((mixed >> np.uint64(32)) % np.uint64(n_buckets)).astype(np.int64)
+
+
+def series_name(series: SeriesKey) -> str:
+    kind, value, shuffled = series
+    return f"{kind}-{value:06d}" + ("-shuffled" if shuffled else "")
+
+
+def parse_series_name(name: str) -> SeriesKey:
+    parts = name.split("-")
+    return parts[0], int(parts[1]), len(parts) == 3
+
+
+def ordered_map(pool: ThreadPoolExecutor, fn: Callable, items: list, window: int) -> Iterator:
+    """``pool.map`` with at most ``window`` results pending, so memory stays bounded."""
+    pending: list[Future] = []
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) >= window:
+            yield pending.pop(0).result()
+    for future in pending:
+        yield future.result()
+
+
+class StreamingCounter:
+    """Count blocks one after another with bounded memory; ``result()`` merges them."""
+
+    def __init__(
+        self,
+        vocab_size: int,
+        spill_dir: Path,
+        distances=DEFAULT_DISTANCES,
+        *,
+        engine: str = "numpy",
+        shuffle_seed: int | None = 0,
+        baseline: str = "shift",
+        n_buckets: int = 16,
+        threads: int | None = None,
+    ) -> None:
+        if not 1 <= n_buckets < 1 << 15:
+            raise InputError(f"n_buckets must be in [1, 32767], got {n_buckets}", "use e.g. 16")
+        self.vocab_size = vocab_size
+        self.spill_dir = Path(spill_dir)
+        self.distances = check_distances(distances)
+        self.engine = check_engine(engine)
+        self.shuffle_seed = shuffle_seed
+        self.baseline = check_baseline(baseline)
+        self.n_buckets = n_buckets
+        self.threads = threads or default_threads()
+        self.n_blocks = 0
+        self.n_tokens = 0
+        if self.spill_dir.exists():
+            shutil.rmtree(self.spill_dir)  # scratch from an interrupted run: start clean
+        self.spill_dir.mkdir(parents=True)
+
+    def add_block(
+        self,
+        token_ids: np.ndarray,
+        group_ids: np.ndarray,
+        on_series: Callable[[SeriesKey], None] | None = None,
+    ) -> None:
+        """Count one block (token_ids, group_ids: shape (N,), ordered by group then position).
+
+        Groups must not continue in a later block: pairs across blocks are never formed.
+        """
+        token_ids = np.asarray(token_ids, dtype=np.int64)
+        group_ids = np.asarray(group_ids, dtype=np.int64)
+        if token_ids.size == 0:
+            return
+        if token_ids.size >= 2**31:
+            raise InputError("a block holds 2^31 tokens or more", "use smaller blocks")
+        compact = CompactTokens.of(token_ids, self.vocab_size)
+        todo = series_list(self.distances, with_baseline=self.shuffle_seed is not None)
+
+        def partial_counts(series: SeriesKey) -> tuple[SeriesKey, pl.DataFrame]:
+            keys = series_keys(series, compact, group_ids, shuffle_seed=self.shuffle_seed or 0,
+                               baseline=self.baseline, block_index=self.n_blocks)  # fmt: skip
+            return series, key_counts(keys, self.engine, ignore=compact.sentinel)
+
+        with ThreadPoolExecutor(self.threads) as pool:
+            for series, partial in ordered_map(pool, partial_counts, todo, self.threads):
+                if not partial.is_empty():
+                    keys = compact.to_global(partial["key"].to_numpy(), pair=series != UNIGRAM,
+                                             vocab_size=self.vocab_size)  # fmt: skip
+                    self._spill(series, keys, partial["count"].to_numpy())
+                if on_series is not None:
+                    on_series(series)
+        self.n_blocks += 1
+        self.n_tokens += int(token_ids.size)
+
+    def _spill(self, series: SeriesKey, keys: np.ndarray, counts: np.ndarray) -> None:
+        """One file per (series, block): rows sorted by bucket, one row group per bucket."""
+        buckets = bucket_of(keys, self.n_buckets).astype(np.uint16)
+        order = np.argsort(buckets, kind="stable")  # a radix sort for 16-bit integers
+        edges = np.searchsorted(buckets[order], np.arange(self.n_buckets + 1))
+        table = pa.table(
+            {
+                "bucket": buckets[order].astype(np.int16),
+                "key": keys[order],
+                "count": counts[order].astype(np.int32),
+            }
+        )  # 14 bytes a row
+        folder = self.spill_dir / series_name(series)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"block-{self.n_blocks:06d}.parquet"
+        # scratch files: no compression or dictionary (4x faster), statistics for the bucket
+        with pq.ParquetWriter(path, table.schema, compression="none", use_dictionary=False,
+                              write_statistics=["bucket"]) as w:  # fmt: skip
+            for b in range(self.n_buckets):
+                if edges[b + 1] > edges[b]:
+                    w.write_table(table.slice(edges[b], edges[b + 1] - edges[b]))
+
+    def result(
+        self, on_series: Callable[[SeriesKey], None] | None = None, *, cleanup: bool = True
+    ) -> CorpusCounts:
+        """Merge every series bucket by bucket -> CorpusCounts; removes the spill folder."""
+        if self.n_tokens == 0:
+            raise InputError("no tokens to count (empty corpus)", "prepare a corpus first")
+        tables: dict[SeriesKey, pl.DataFrame] = {}
+        for folder in sorted(p for p in self.spill_dir.iterdir() if p.is_dir()):
+            files = sorted(str(f) for f in folder.glob("*.parquet"))
+            per_bucket = []
+            for b in range(self.n_buckets):  # row-group statistics skip the other buckets
+                part = pq.read_table(files, columns=["key", "count"], filters=[("bucket", "=", b)])
+                part = pl.from_arrow(part).with_columns(pl.col("count").cast(pl.Int64))
+                per_bucket.append(merge_key_counts(part, self.engine))
+            series = parse_series_name(folder.name)
+            tables[series] = add_count_of_counts(per_bucket)
+            if on_series is not None:
+                on_series(series)
+        if cleanup:
+            shutil.rmtree(self.spill_dir, ignore_errors=True)
+        return assemble(tables, n_tokens=self.n_tokens)

@@ -1,0 +1,247 @@
+"""Count 1-grams, adjacent 2-grams and token pairs d apart in a prepared corpus run.
+
+Steps:
+  1. reads the run's `tokens` Parquet batches one at a time (whole documents each) and groups
+     them into blocks of at most --block-tokens tokens;
+  2. forms pairs (w_i, w_{i+d}) for every d in --distances inside each document only (samples
+     of a document are consecutive, so a pair may span two samples of the same document, never
+     two documents), packs each pair into one 64-bit key x*V + y, and counts keys with
+     --engine (numpy sort, Polars group_by or DuckDB GROUP BY: identical counts);
+  3. the shuffle baseline: the same X and Y tokens re-paired (--baseline) so that any MI left
+     is the estimator's bias floor;
+  4. writes count-of-counts to `ngram_counts` (order 1, 2) and `pair_counts` (distance,
+     shuffled), one batch per series, and prints pairs per distance.
+A corpus larger than --block-tokens is counted block by block with per-key partial counts
+spilled to --spill-dir in hash buckets and merged bucket by bucket: memory stays bounded.
+Rerunning counts only the series not yet committed, so new --distances add their series, and
+a very large corpus can be counted a few distances at a time (less scratch disk per call).
+
+Examples:
+  python -m pipelines.count_ngrams --run-id books
+  python -m pipelines.count_ngrams --run-id pg19 --distances 1 2 4 8 16 --engine duckdb
+Next: python -m pipelines.twopoint_mi --run-id <run>
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow.parquet as pq
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from l2m_analysis.cli import make_parser, run_cli
+from l2m_analysis.corpus.corpus_counts import CorpusCounts, count_corpus
+from l2m_analysis.corpus.counting import ENGINES, check_key_packing
+from l2m_analysis.corpus.series import BASELINES, DEFAULT_DISTANCES, check_distances, order_block
+from l2m_analysis.corpus.streaming import StreamingCounter
+from l2m_analysis.errors import InputError, WarehouseError
+from l2m_analysis.warehouse import Warehouse
+
+TOKEN_COLUMNS = ["doc_id", "chunk_index", "position", "token_id"]
+
+
+def build_parser():
+    parser = make_parser("pipelines.count_ngrams", __doc__)
+    for action in parser._actions:  # the shared --run-id help, made specific
+        if "--run-id" in action.option_strings:
+            action.help = "the prepare_corpus run to count (required)"
+    parser.add_argument(
+        "--distances",
+        type=int,
+        nargs="+",
+        default=list(DEFAULT_DISTANCES),
+        help="pair distances d (default 1 2 4 ... 8192)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="numpy",
+        help="numpy (default: sort + run lengths, fastest here), polars "
+        "(hash group_by) or duckdb (SQL GROUP BY); counts are identical",
+    )
+    parser.add_argument(
+        "--baseline",
+        choices=BASELINES,
+        default="shift",
+        help="shuffle baseline: shift (default) rotates the Y stream by a seeded "
+        "offset, keeping its serial correlation; permute: random permutation",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the baseline (default 0)")
+    parser.add_argument(
+        "--block-tokens",
+        type=int,
+        default=10_000_000,
+        help="tokens counted in memory at once (default 1e7: ~1 GB, about 100 bytes per "
+        "token); larger corpora stream block by block through --spill-dir",
+    )
+    parser.add_argument(
+        "--spill-dir",
+        type=Path,
+        default=None,
+        help="scratch folder for partial counts of multi-block corpora "
+        "(default: <warehouse>_spill/<run>; removed when done)",
+    )
+    parser.add_argument(
+        "--buckets",
+        type=int,
+        default=16,
+        help="hash buckets of the spilled partial counts (default 16); raise it "
+        "if one bucket of the largest series does not fit in memory",
+    )
+    return parser  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.run_id is None:
+        raise InputError("--run-id is required", "pass the run written by prepare_corpus")
+    distances = check_distances(args.distances)
+    console = Console()
+    with Warehouse.open(args.warehouse, create=False) as wh:
+        run = wh.require_run(args.run_id)
+        files, sizes = token_files(wh, args.run_id)
+        vocab_size = corpus_vocab_size(wh, run)
+        wanted = {("ngram_counts", f"order-{o}") for o in (1, 2)}
+        wanted |= {
+            ("pair_counts", f"pairs-d{d:06d}{s}") for d in distances for s in ("", "-baseline")
+        }
+        done = {(t, k) for t in ("ngram_counts", "pair_counts")
+                for k in wh.committed_batches(t, args.run_id)}  # fmt: skip
+        todo = tuple(d for d in distances if ("pair_counts", f"pairs-d{d:06d}") not in done
+                     or ("pair_counts", f"pairs-d{d:06d}-baseline") not in done)  # fmt: skip
+        if wanted <= done:
+            console.print(f"run {args.run_id}: every requested series is already counted")
+        else:  # only distances not yet counted (1-grams and 2-grams are cheap: always)
+            counts = count_run(files, sizes, vocab_size, todo or (1,), args, wh, console)
+            write_counts(wh, args.run_id, counts, todo)
+        print_summary(wh, args.run_id, distances, console)
+    console.print(f"next: python -m pipelines.twopoint_mi --run-id {args.run_id}")
+    return 0
+
+
+def token_files(wh: Warehouse, run_id: str) -> tuple[list[Path], list[int]]:
+    """The run's committed `tokens` Parquet files in batch order, and their row counts."""
+    files = wh.batch_files("tokens", run_id)
+    if sum(n for _, n in files) == 0:
+        raise WarehouseError(
+            f"run {run_id!r} has no tokens (empty corpus or not prepared)",
+            f"python -m pipelines.prepare_corpus --run-id {run_id} [--source ...]",
+        )
+    return [path for path, _ in files], [n for _, n in files]
+
+
+def plan_blocks(sizes: list[int], block_tokens: int) -> list[list[int]]:
+    """Group consecutive files (indices) into blocks of <= block_tokens rows; a file larger
+    than that is a block on its own (files hold whole documents and are never split)."""
+    blocks: list[list[int]] = []
+    size = 0
+    for i, n in enumerate(sizes):
+        if blocks and size + n <= block_tokens:
+            blocks[-1].append(i)
+            size += n
+        else:
+            blocks.append([i])
+            size = n
+    return blocks
+
+
+def corpus_vocab_size(wh: Warehouse, run: dict) -> int:
+    """The tokenizer's vocabulary size from the run config (else max token id + 1)."""
+    config = json.loads(run["config"] or "{}") if isinstance(run["config"], str) else run["config"]
+    vocab = (config or {}).get("vocab_size")
+    if vocab is None:
+        vocab = int(wh.query("SELECT max(token_id) + 1 AS v FROM tokens WHERE run_id = ?",
+                             [run["run_id"]])["v"][0])  # fmt: skip
+    return check_key_packing(int(vocab))
+
+
+def iter_blocks(
+    files: list[Path], blocks: list[list[int]]
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(token_ids, group_ids) of each planned block. A document split across blocks is an error
+    (its cross-block pairs would be lost)."""
+    seen_docs: set[int] = set()
+    for block in blocks:
+        tables = [pq.read_table(files[i], columns=TOKEN_COLUMNS) for i in block]
+        cols = {c: np.concatenate([t.column(c).to_numpy() for t in tables]) for c in TOKEN_COLUMNS}
+        docs = set(np.unique(cols["doc_id"]).tolist())
+        if docs & seen_docs:
+            raise InputError(
+                f"documents {sorted(docs & seen_docs)[:5]} are split across token batches",
+                "prepare the corpus again with prepare_corpus (it writes whole documents)",
+            )
+        seen_docs.update(docs)
+        block = order_block(cols["doc_id"], cols["chunk_index"], cols["position"], cols["token_id"])
+        del tables, cols  # do not hold the raw columns while the block is counted
+        yield block
+
+
+def count_run(files, sizes, vocab_size, distances, args, wh, console) -> CorpusCounts:
+    """Steps 1-3: in memory when the run fits one block, else streamed with spilling."""
+    n_series = 2 + 2 * len(distances)
+    blocks = plan_blocks(sizes, args.block_tokens)
+    label = f"counting {sum(sizes):,} tokens in {len(blocks)} block(s)"
+    with Progress(console=console) as progress:
+        task = progress.add_task(label, total=n_series * len(blocks))
+        advance = lambda _: progress.advance(task)  # noqa: E731
+        if len(blocks) == 1:
+            token_ids, group_ids = next(iter_blocks(files, blocks))
+            return count_corpus(token_ids, group_ids, vocab_size, distances, engine=args.engine,
+                                shuffle_seed=args.seed, baseline=args.baseline,
+                                on_series=advance)  # fmt: skip
+        spill = args.spill_dir or wh.path.parent / f"{wh.path.stem}_spill" / args.run_id
+        counter = StreamingCounter(vocab_size, spill, distances, engine=args.engine,
+                                   shuffle_seed=args.seed, baseline=args.baseline,
+                                   n_buckets=args.buckets)  # fmt: skip
+        try:
+            for token_ids, group_ids in iter_blocks(files, blocks):
+                counter.add_block(token_ids, group_ids, on_series=advance)
+            merge = progress.add_task("merging buckets", total=n_series)
+            return counter.result(on_series=lambda _: progress.advance(merge))
+        finally:
+            shutil.rmtree(spill, ignore_errors=True)
+
+
+def write_counts(wh: Warehouse, run_id: str, counts: CorpusCounts, distances) -> None:
+    """Step 4: one batch per series (empty when no pair exists at that d, so a rerun knows it
+    was counted); committed series are skipped (append_batch returns False)."""
+    for order in (1, 2):
+        part = counts.ngrams.filter(pl.col("order") == order)
+        wh.append_batch("ngram_counts", run_id, f"order-{order}", part)
+    for d in distances:
+        for shuffled in (False, True):
+            part = counts.pairs.filter((pl.col("distance") == d) & (pl.col("shuffled") == shuffled))
+            key = f"pairs-d{d:06d}" + ("-baseline" if shuffled else "")
+            wh.append_batch("pair_counts", run_id, key, part)
+
+
+def print_summary(wh: Warehouse, run_id: str, distances, console: Console) -> None:
+    totals = wh.query(
+        "SELECT distance, shuffled, sum(count * n_items) AS pairs, sum(n_items) AS distinct_pairs "
+        "FROM pair_counts WHERE run_id = ? GROUP BY ALL ORDER BY ALL",
+        [run_id],
+    )
+    table = Table(title=f"token pairs of run {run_id}")
+    for col in ("d", "pairs", "distinct pairs", "baseline pairs"):
+        table.add_column(col, justify="right")
+    real = {r["distance"]: r for r in totals.filter(~pl.col("shuffled")).iter_rows(named=True)}
+    base = {r["distance"]: r for r in totals.filter(pl.col("shuffled")).iter_rows(named=True)}
+    for d in distances:
+        if d not in real:
+            table.add_row(str(d), "0 (every document shorter than d: skipped)", "", "")
+            continue
+        table.add_row(str(d), f"{real[d]['pairs']:,}", f"{real[d]['distinct_pairs']:,}",
+                      f"{base[d]['pairs']:,}" if d in base else "-")  # fmt: skip
+    console.print(table)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
