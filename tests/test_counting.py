@@ -77,6 +77,16 @@ def test_engines_match_the_counter_reference(docs, engine) -> None:
     assert as_dict(result.ngrams.filter(order=2)) == reference_pairs(docs, 1)
 
 
+def test_many_short_documents_match_the_counter_reference() -> None:
+    # > 256 documents, some shorter than d: the vectorized boundary mask, not the slice loop
+    rng = np.random.default_rng(11)
+    docs = [rng.integers(0, 40, size=int(n)).tolist() for n in rng.integers(1, 30, size=400)]
+    tokens, groups = flat(docs)
+    result = count_corpus(tokens, groups, 40, (1, 2, 8, 16), shuffle_seed=None)
+    for d in (1, 2, 8, 16):
+        assert as_dict(result.pairs.filter(distance=d)) == reference_pairs(docs, d), d
+
+
 def test_engines_identical_with_baseline_and_threads(docs) -> None:
     tokens, groups = flat(docs)
     frames = [

@@ -113,10 +113,7 @@ def count_of_counts(
         sorted_keys = _drop_sorted(np.sort(keys), ignore)
         if sorted_keys.size == 0:
             return pl.DataFrame(schema=COUNT_SCHEMA)
-        boundaries = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1])
-        return counts_to_count_of_counts(
-            np.diff(boundaries, prepend=-1, append=sorted_keys.size - 1)
-        )
+        return counts_to_count_of_counts(_run_starts(sorted_keys)[1])
     if engine == "polars":
         per_key = _polars_keys(keys, ignore).value_counts(name="count")
         return _cc_polars(per_key)
@@ -218,10 +215,13 @@ def n_observations(cc: pl.DataFrame) -> int:
 
 
 def _run_starts(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start index of each run of equal values in a sorted array, and the run lengths."""
-    boundaries = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1
-    starts = np.concatenate(([0], boundaries))
-    lengths = np.diff(np.concatenate((starts, [sorted_keys.size])))
+    """Start index of each run of equal values in a non-empty sorted array, and the run
+    lengths."""
+    is_edge = np.empty(sorted_keys.size + 1, dtype=bool)  # run starts, plus the end
+    is_edge[0] = is_edge[-1] = True
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=is_edge[1:-1])
+    edges = np.flatnonzero(is_edge)
+    starts, lengths = edges[:-1], np.diff(edges)
     return starts, lengths
 
 

@@ -173,10 +173,13 @@ def masked_pair_keys(compact: CompactTokens, group_ids: np.ndarray, distance: in
     codes = compact.codes
     if distance >= codes.size:
         return codes[:0]
-    keys = compact.pack(codes[:-distance], codes[distance:])
-    same_group = group_ids[:-distance] == group_ids[distance:]
-    if not same_group.all():
-        keys = np.where(same_group, keys, keys.dtype.type(compact.sentinel))
+    keys = np.multiply(codes[:-distance], codes.dtype.type(compact.size))
+    keys += codes[distance:]
+    starts = np.flatnonzero(group_ids[1:] != group_ids[:-1]) + 1
+    if starts.size > 256:  # many short groups: one vectorized mask
+        return np.where(group_ids[:-distance] == group_ids[distance:], keys, compact.sentinel)
+    for start in starts:  # groups are contiguous: keys[b-d:b] cross the boundary at b
+        keys[max(start - distance, 0) : start] = compact.sentinel
     return keys
 
 
