@@ -30,8 +30,14 @@ def default_warehouse_path() -> Path:
     return Path(os.environ.get(WAREHOUSE_ENV, str(DEFAULT_WAREHOUSE)))
 
 
-def make_parser(prog: str, description: str, *, run_id: bool = True) -> argparse.ArgumentParser:
-    """An argument parser with the options every pipeline shares."""
+RUN_ID_HELP = "run to read or write (default: a new run, or every run when reading)"
+
+
+def make_parser(
+    prog: str, description: str, *, run_id: bool = True, run_id_help: str = RUN_ID_HELP
+) -> argparse.ArgumentParser:
+    """An argument parser with the options every pipeline shares (``run_id_help``: what
+    --run-id means for this pipeline)."""
     parser = argparse.ArgumentParser(
         prog=f"python -m {prog}",
         description=description,
@@ -44,11 +50,7 @@ def make_parser(prog: str, description: str, *, run_id: bool = True) -> argparse
         help=f"DuckDB warehouse file (default: ${WAREHOUSE_ENV} or {DEFAULT_WAREHOUSE})",
     )
     if run_id:
-        parser.add_argument(
-            "--run-id",
-            default=None,
-            help="run to read or write (default: a new run, or every run when reading)",
-        )
+        parser.add_argument("--run-id", default=None, help=run_id_help)
     return parser
 
 

@@ -49,10 +49,9 @@ TOKEN_COLUMNS = ["doc_id", "chunk_index", "position", "token_id"]
 
 
 def build_parser():
-    parser = make_parser("pipelines.count_ngrams", __doc__)
-    for action in parser._actions:  # the shared --run-id help, made specific
-        if "--run-id" in action.option_strings:
-            action.help = "the prepare_corpus run to count (required)"
+    parser = make_parser(
+        "pipelines.count_ngrams", __doc__, run_id_help="the prepare_corpus run to count (required)"
+    )
     parser.add_argument(
         "--distances",
         type=int,

