@@ -100,6 +100,23 @@ def test_weighted_decay_with_noise_proportional_to_total():
     assert np.median([f.exponent_hi - f.exponent_lo for f in fits]) < 0.3
 
 
+# the embedded books' two-point curve (make run; nats): a floor of ≈1.14 under a fast decay
+BOOKS_D = 2.0 ** np.arange(0, 14)
+BOOKS_I = np.array([2.61672, 1.72145, 1.31829, 1.20701, 1.1947, 1.17371, 1.16613, 1.16142,
+                    1.15914, 1.15655, 1.15662, 1.15619, 1.15936, 1.16334])  # fmt: skip
+
+
+def test_weighted_profile_reweights_at_every_offset():
+    # With weights frozen at the best fit, C = 0 looked acceptable here (C in [0, 1.156],
+    # α in [0.45, 1.50]); re-fitting the weights along the profile keeps the interval honest.
+    fit = fit_decay_with_offset(BOOKS_D, BOOKS_I, stderr=np.full(14, 0.0068), n_boot=200)
+    detail = fit.to_row()["detail"]
+    assert 1.1 < fit.offset_lo <= fit.offset <= fit.offset_hi < BOOKS_I.min()
+    boot_width = detail["bootstrap_exponent_hi"] - detail["bootstrap_exponent_lo"]
+    assert fit.exponent_hi - fit.exponent_lo < 2.5 * boot_width
+    assert fit.exponent_lo < fit.exponent < fit.exponent_hi
+
+
 def test_decay_bootstrap_is_seeded_and_reported():
     y = _planted_decay(3, False)[0]
     a, b = fit_decay_with_offset(DISTANCES, y, seed=5), fit_decay_with_offset(DISTANCES, y, seed=5)

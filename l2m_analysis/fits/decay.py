@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import statsmodels.api as sm
-from scipy.optimize import minimize_scalar
+from scipy.optimize import brentq, minimize_scalar
 from scipy.stats import f as f_dist
 from scipy.stats import t as t_dist
 
@@ -68,10 +68,11 @@ def fit_decay_with_offset(
     I − C (two reweighting passes), the delta method for var(log(I − C)).
 
     Intervals for α and C (level 1 − alpha): profile likelihood, {θ : SSE_prof(θ) ≤ SSE_min·
-    (1 + F(1−alpha; 1, n−3)/(n−3))}, the other parameters re-minimized (weights fixed at the
-    best fit). exponent_stderr = half-width / t(n−3). A's interval, and bootstrap intervals
-    for α and C in ``detail``: wild bootstrap in log space (Rademacher signs on residuals;
-    ``n_boot`` replicates, ``seed``; 0 skips it), every replicate refitted including C.
+    (1 + F(1−alpha; 1, n−3)/(n−3))}, the other parameters re-minimized (with ``stderr``, the
+    IRLS weights are re-fitted at every point of the profile, so its SSE stays a chi-square in
+    I). exponent_stderr = half-width / t(n−3). A's interval, and bootstrap intervals for α and
+    C in ``detail``: wild bootstrap in log space (Rademacher signs on residuals; ``n_boot``
+    replicates, ``seed``; 0 skips it), every replicate refitted including C.
     Unweighted intervals assume noise ∝ I − C; with noise ∝ I pass ``stderr``. Needs n >= 4.
     """
     d, y, s = _check(d, y, stderr, min_points=4, positive_y="decay fit")
@@ -94,9 +95,8 @@ def fit_decay_with_offset(
     res = sm.WLS(np.log(y - c), sm.add_constant(lx), weights=w).fit()
     # floor: noise-free data (SSE ~ 0) still gets a (tiny) non-empty interval
     thr = sse_min * (1.0 + f_dist.ppf(1.0 - alpha, 1, n - 3) / (n - 3)) + 1e-12 * n
-    c_grid = np.linspace(0.0, 1.0 - 1e-9, 2001) * ymin
-    c_lo, c_hi = _accepted_range(c_grid, _wline(lx, np.log(y - c_grid[:, None]), w)[0], thr)
-    a_lo, a_hi = _exponent_interval(lx, y, w, thr, -float(slope), float(res.bse[1]))
+    c_lo, c_hi = _offset_interval(lx, y, s, thr, c)
+    a_lo, a_hi = _exponent_interval(lx, y, s, thr, -float(slope), float(res.bse[1]))
     boot = dict.fromkeys(["sd", "lo", "hi", "c_lo", "c_hi"])
     amp_lo = amp_hi = np.nan
     if n_boot:
@@ -147,16 +147,17 @@ def _wline(lx, ly, w, slope=None):
     return (w * (ly - icpt[..., None] - slope[..., None] * lx) ** 2).sum(-1), slope, icpt
 
 
-def _profile(c, lx, y, s, n_reweight: int = 2):
+def _profile(c, lx, y, s, n_reweight: int = 2, slope=None):
     """Fit log(y − c) on lx for many offsets: c (..., G), y (..., n) -> sse, slope, icpt (..., G)
-    and weights (..., G, n); IRLS weights (fitted(y − c)/σ)² when s is given."""
+    and weights (..., G, n); IRLS weights (fitted(y − c)/σ)² when s is given, so the weighted
+    SSE approximates Σ((I − C − A·d^−α)/σ)² and is comparable across C. slope: held fixed."""
     ly = np.log(y[..., None, :] - c[..., :, None])  # (..., G, n)
     w = np.ones_like(ly) if s is None else (np.exp(ly) / s) ** 2
-    sse, slope, icpt = _wline(lx, ly, w)
+    sse, fitted_slope, icpt = _wline(lx, ly, w, slope)
     for _ in range(0 if s is None else n_reweight):
-        w = (np.exp(icpt[..., None] + slope[..., None] * lx) / s) ** 2
-        sse, slope, icpt = _wline(lx, ly, w)
-    return sse, slope, icpt, w
+        w = (np.exp(icpt[..., None] + fitted_slope[..., None] * lx) / s) ** 2
+        sse, fitted_slope, icpt = _wline(lx, ly, w, slope)
+    return sse, fitted_slope, icpt, w
 
 
 def _minimize_fraction(sse_of, batch: tuple, passes: int = 6):
@@ -191,14 +192,38 @@ def _accepted_range(grid, sse, thr) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def _exponent_interval(lx, y, w, thr, a_hat, se) -> tuple[float, float]:
-    """Profile interval for α: for each α on a widening grid, min over C and log A."""
+def _offset_interval(lx, y, s, thr, c_hat) -> tuple[float, float]:
+    """Profile interval for C: the hull of {C : SSE_prof(C) ≤ thr} on a grid of C/min(I) (with
+    Ĉ in it), each edge then found by Brent's method between its two grid neighbours."""
+    ymin = y.min()
+    fractions = np.concatenate([np.linspace(0.0, 1.0, 2001)[:-1], _F_GRID, [c_hat / ymin]])
+    grid = np.unique(fractions) * ymin
+
+    def excess(c):
+        return _profile(np.atleast_1d(c), lx, y, s)[0] - thr
+
+    ok = np.flatnonzero(excess(grid) <= 0)
+    if ok.size == 0:  # only from rounding at the minimum
+        return c_hat, c_hat
+    i, j = ok[0], ok[-1]
+
+    def edge(inside, outside):
+        return brentq(lambda c: float(excess(c)[0]), inside, outside, xtol=1e-15)
+
+    lo = grid[0] if i == 0 else edge(grid[i], grid[i - 1])
+    hi = grid[-1] if j == grid.size - 1 else edge(grid[j], grid[j + 1])
+    return float(lo), float(hi)
+
+
+def _exponent_interval(lx, y, s, thr, a_hat, se) -> tuple[float, float]:
+    """Profile interval for α: for each α on a widening grid, min over C and log A (weights
+    re-fitted at every (α, C) when s is given, as in the point fit)."""
     ymin, half = y.min(), max(4.0 * se, 1e-4)
     for _ in range(8):
         al = a_hat + half * np.linspace(-1.0, 1.0, 201)
 
         def sse_of(f, al=al):  # f: (201, G)
-            return _wline(lx, np.log(y - f[..., None] * ymin), w, slope=-al[:, None])[0]
+            return _profile(f * ymin, lx, y, s, slope=-al[:, None])[0]
 
         f, _, _ = _minimize_fraction(sse_of, al.shape)
         sse = sse_of(f[:, None])[:, 0]
