@@ -13,6 +13,7 @@ Examples:
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Sequence
 
@@ -112,14 +113,20 @@ def print_fits(rows: pl.DataFrame, skipped: list[dict[str, object]]) -> None:
             verdict = f"{verdict} ({delta:+.1f})" if verdict else ""
         table.add_row(
             r["source"], r["quantity"], r["estimator"], str(r["ratio"] or ""),
-            f"{symbol} = {r['exponent']:.3f}", f"[{r['exponent_lo']:.3f}, {r['exponent_hi']:.3f}]",
-            f"{r['r2']:.4f}", str(r["n_points"]),
+            f"{symbol} = {r['exponent']:.3f}",
+            f"[{_bound(r['exponent_lo'], '−∞')}, {_bound(r['exponent_hi'], '∞')}]",
+            "" if r["r2"] is None else f"{r['r2']:.4f}", str(r["n_points"]),
             f"{r['offset_c']:.3g}" if r["law"] == "decay" else "", verdict, r["run_id"],
         )  # fmt: skip
     console = Console(width=220)
     console.print(table)
     for s in skipped:
         console.print(f"skipped {s['source']} {s['quantity']} {s['estimator']}: {s['reason']}")
+
+
+def _bound(value: float | None, open_end: str) -> str:
+    """An interval end; the fits table stores an open (infinite) end as NULL."""
+    return open_end if value is None or not math.isfinite(value) else f"{value:.3f}"
 
 
 if __name__ == "__main__":

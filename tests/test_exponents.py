@@ -109,3 +109,17 @@ def test_pipeline_on_empty_warehouse_says_what_to_run(tmp_path: Path) -> None:
     )  # fmt: skip
     assert out.returncode == 2
     assert "no MI estimates" in out.stderr and "pipelines.gaussian_mi" in out.stderr
+
+
+def test_table_prints_open_interval_ends(capsys: pytest.CaptureFixture[str]) -> None:
+    from pipelines.fit_exponents import print_fits
+
+    rows = fit_mi_series(planted_estimates()).rows
+    open_ended = rows.with_columns(  # the fits table stores an infinite end as NULL
+        pl.when(pl.col("law") == "decay").then(None).otherwise(pl.col("exponent_hi"))
+        .alias("exponent_hi"),
+        pl.when(pl.col("law") == "decay").then(None).otherwise(pl.col("r2")).alias("r2"),
+    )  # fmt: skip
+    print_fits(open_ended, [])
+    line = next(x for x in capsys.readouterr().out.splitlines() if "planted_decay" in x)
+    assert re.search(r"\[0\.\d+, ∞\]", line)

@@ -1,8 +1,8 @@
 """Two-point MI decay with offset, I_d = A·d^(−α) + C (Eq. A.17, A.18).
 
 C (the systematic bias) is profiled out: least squares of log(I − C) on log d for each C.
-Intervals for α and C by profile likelihood; for A (and, in ``detail``, α and C) by a wild
-bootstrap in log space.
+Intervals for α and C by profile likelihood (``decay_profile.py``); for A (and, in ``detail``,
+α and C) by a wild bootstrap in log space.
 """
 
 from __future__ import annotations
@@ -12,16 +12,12 @@ from typing import Any
 
 import numpy as np
 import statsmodels.api as sm
-from scipy.optimize import brentq, minimize_scalar
-from scipy.stats import f as f_dist
+from scipy.optimize import minimize_scalar
 from scipy.stats import t as t_dist
 
 from l2m_analysis.errors import InputError
 from l2m_analysis.fits._common import _ROW_COLUMNS, _base, _check, _FitBase
-
-# Fractions f = C / min(I) searched for the decay offset: dense over [0, 0.99], then
-# geometrically closer to (never at) 1, where log(I_min − C) diverges.
-_F_GRID = np.unique(np.concatenate([np.linspace(0.0, 0.99, 100), 1.0 - np.logspace(-2, -9, 36)]))
+from l2m_analysis.fits.decay_profile import minimize_fraction, profile_intervals
 
 
 @dataclass(frozen=True)
@@ -67,11 +63,10 @@ def fit_decay_with_offset(
     Brent (``minimize_scalar``). With ``stderr``: weights (m/σ)² with m = A·d^(−α) the fitted
     I − C (two reweighting passes), the delta method for var(log(I − C)).
 
-    Intervals for α and C (level 1 − alpha): profile likelihood, {θ : SSE_prof(θ) ≤ SSE_min·
-    (1 + F(1−alpha; 1, n−3)/(n−3))}, the other parameters re-minimized (with ``stderr``, the
-    IRLS weights are re-fitted at every point of the profile, so its SSE stays a chi-square in
-    I). exponent_stderr = half-width / t(n−3). A's interval, and bootstrap intervals for α and
-    C in ``detail``: wild bootstrap in log space (Rademacher signs on residuals; ``n_boot``
+    Intervals for α and C (level 1 − alpha): profile likelihood (``decay_profile.py``); with
+    ``stderr`` on the chi-square Σ((I − C − A·d^−α)/σ)², without on the log-space sum of
+    squares. exponent_stderr = half-width / t(n−3). A's interval, and bootstrap intervals for α
+    and C in ``detail``: wild bootstrap in log space (Rademacher signs on residuals; ``n_boot``
     replicates, ``seed``; 0 skips it), every replicate refitted including C.
     Unweighted intervals assume noise ∝ I − C; with noise ∝ I pass ``stderr``. Needs n >= 4.
     """
@@ -83,7 +78,7 @@ def fit_decay_with_offset(
     def prof(f):
         return _profile(f * ymin, lx, y, s)[0]
 
-    f, lo, hi = _minimize_fraction(prof, ())
+    f, lo, hi = minimize_fraction(prof, ())
     opt = minimize_scalar(
         lambda t: float(prof(np.array([t]))[0]),
         bounds=(float(lo), float(hi)),
@@ -91,12 +86,9 @@ def fit_decay_with_offset(
         options={"xatol": 1e-14},
     )
     c = float((opt.x if opt.fun < prof(np.array([f]))[0] else f) * ymin)
-    sse_min, slope, icpt, w = (v[0] for v in _profile(np.array([c]), lx, y, s))
+    _, slope, icpt, w = (v[0] for v in _profile(np.array([c]), lx, y, s))
     res = sm.WLS(np.log(y - c), sm.add_constant(lx), weights=w).fit()
-    # floor: noise-free data (SSE ~ 0) still gets a (tiny) non-empty interval
-    thr = sse_min * (1.0 + f_dist.ppf(1.0 - alpha, 1, n - 3) / (n - 3)) + 1e-12 * n
-    c_lo, c_hi = _offset_interval(lx, y, s, thr, c)
-    a_lo, a_hi = _exponent_interval(lx, y, s, thr, -float(slope), float(res.bse[1]))
+    a_lo, a_hi, c_lo, c_hi = profile_intervals(d, y, s, -float(slope), c, float(res.bse[1]), alpha)
     boot = dict.fromkeys(["sd", "lo", "hi", "c_lo", "c_hi"])
     amp_lo = amp_hi = np.nan
     if n_boot:
@@ -147,91 +139,21 @@ def _wline(lx, ly, w, slope=None):
     return (w * (ly - icpt[..., None] - slope[..., None] * lx) ** 2).sum(-1), slope, icpt
 
 
-def _profile(c, lx, y, s, n_reweight: int = 2, slope=None):
+def _profile(c, lx, y, s, n_reweight: int = 2):
     """Fit log(y − c) on lx for many offsets: c (..., G), y (..., n) -> sse, slope, icpt (..., G)
-    and weights (..., G, n); IRLS weights (fitted(y − c)/σ)² when s is given, so the weighted
-    SSE approximates Σ((I − C − A·d^−α)/σ)² and is comparable across C. slope: held fixed."""
+    and weights (..., G, n); IRLS weights (fitted(y − c)/σ)² when s is given."""
     ly = np.log(y[..., None, :] - c[..., :, None])  # (..., G, n)
-    w = np.ones_like(ly) if s is None else (np.exp(ly) / s) ** 2
-    sse, fitted_slope, icpt = _wline(lx, ly, w, slope)
+    w = np.ones_like(ly) if s is None else _irls_weights(ly, s)
+    sse, slope, icpt = _wline(lx, ly, w)
     for _ in range(0 if s is None else n_reweight):
-        w = (np.exp(icpt[..., None] + fitted_slope[..., None] * lx) / s) ** 2
-        sse, fitted_slope, icpt = _wline(lx, ly, w, slope)
-    return sse, fitted_slope, icpt, w
+        w = _irls_weights(icpt[..., None] + slope[..., None] * lx, s)
+        sse, slope, icpt = _wline(lx, ly, w)
+    return np.where(np.isnan(sse), np.inf, sse), slope, icpt, w
 
 
-def _minimize_fraction(sse_of, batch: tuple, passes: int = 6):
-    """Minimize sse_of(f) over f in [0, 1) for a batch of curves; f: batch + (G,) -> batch + (G,).
-
-    Grid ``_F_GRID``, then ``passes`` zooms of the bracket (5x each). Returns f, lo, hi (batch).
-    """
-    grid = np.broadcast_to(_F_GRID, batch + _F_GRID.shape)
-    i = np.argmin(sse_of(grid), axis=-1)[..., None]
-    lo, hi = _F_GRID[np.maximum(i - 1, 0)], _F_GRID[np.minimum(i + 1, _F_GRID.size - 1)]
-    for _ in range(passes):
-        local = lo + (hi - lo) * np.linspace(0.0, 1.0, 11)  # batch + (11,)
-        j = np.argmin(sse_of(local), axis=-1)[..., None]
-        f = np.take_along_axis(local, j, -1)
-        lo = np.take_along_axis(local, np.maximum(j - 1, 0), -1)
-        hi = np.take_along_axis(local, np.minimum(j + 1, 10), -1)
-    return f[..., 0], lo[..., 0], hi[..., 0]
-
-
-def _accepted_range(grid, sse, thr) -> tuple[float, float]:
-    """Hull of {grid : sse <= thr} with edges linearly interpolated; open ends -> ±inf."""
-    ok = np.flatnonzero(sse <= thr)
-    if ok.size == 0:  # only from rounding at the minimum: the best grid point
-        ok = np.array([np.argmin(sse)])
-    i, j = ok[0], ok[-1]
-
-    def edge(a, b):  # a accepted, b rejected neighbour
-        return grid[a] + (grid[b] - grid[a]) * (thr - sse[a]) / (sse[b] - sse[a])
-
-    lo = grid[0] if i == 0 else edge(i, i - 1)
-    hi = grid[-1] if j == grid.size - 1 else edge(j, j + 1)
-    return float(lo), float(hi)
-
-
-def _offset_interval(lx, y, s, thr, c_hat) -> tuple[float, float]:
-    """Profile interval for C: the hull of {C : SSE_prof(C) ≤ thr} on a grid of C/min(I) (with
-    Ĉ in it), each edge then found by Brent's method between its two grid neighbours."""
-    ymin = y.min()
-    fractions = np.concatenate([np.linspace(0.0, 1.0, 2001)[:-1], _F_GRID, [c_hat / ymin]])
-    grid = np.unique(fractions) * ymin
-
-    def excess(c):
-        return _profile(np.atleast_1d(c), lx, y, s)[0] - thr
-
-    ok = np.flatnonzero(excess(grid) <= 0)
-    if ok.size == 0:  # only from rounding at the minimum
-        return c_hat, c_hat
-    i, j = ok[0], ok[-1]
-
-    def edge(inside, outside):
-        return brentq(lambda c: float(excess(c)[0]), inside, outside, xtol=1e-15)
-
-    lo = grid[0] if i == 0 else edge(grid[i], grid[i - 1])
-    hi = grid[-1] if j == grid.size - 1 else edge(grid[j], grid[j + 1])
-    return float(lo), float(hi)
-
-
-def _exponent_interval(lx, y, s, thr, a_hat, se) -> tuple[float, float]:
-    """Profile interval for α: for each α on a widening grid, min over C and log A (weights
-    re-fitted at every (α, C) when s is given, as in the point fit)."""
-    ymin, half = y.min(), max(4.0 * se, 1e-4)
-    for _ in range(8):
-        al = a_hat + half * np.linspace(-1.0, 1.0, 201)
-
-        def sse_of(f, al=al):  # f: (201, G)
-            return _profile(f * ymin, lx, y, s, slope=-al[:, None])[0]
-
-        f, _, _ = _minimize_fraction(sse_of, al.shape)
-        sse = sse_of(f[:, None])[:, 0]
-        if sse[0] > thr and sse[-1] > thr:
-            return _accepted_range(al, sse, thr)
-        half *= 3.0
-    lo, hi = _accepted_range(al, sse, thr)
-    return (-np.inf if sse[0] <= thr else lo), (np.inf if sse[-1] <= thr else hi)
+def _irls_weights(log_m, s):
+    """(m/σ)² from log m, clipped so that absurd trial exponents cannot overflow."""
+    return np.exp(np.clip(2.0 * (log_m - np.log(s)), -600.0, 600.0))
 
 
 def _wild_bootstrap(lx, y, s, c, fitted, n_boot, seed):
@@ -240,7 +162,7 @@ def _wild_bootstrap(lx, y, s, c, fitted, n_boot, seed):
     signs = np.random.default_rng(seed).choice(np.array([-1.0, 1.0]), size=(n_boot, y.size))
     yb = c + np.exp(fitted + resid * signs)  # (B, n)
     ymin = yb.min(axis=1, keepdims=True)
-    f, _, _ = _minimize_fraction(lambda f: _profile(f * ymin, lx, yb, s)[0], (n_boot,))
+    f, _, _ = minimize_fraction(lambda f: _profile(f * ymin, lx, yb, s)[0], (n_boot,))
     c_b = f * ymin[:, 0]
     _, slope, icpt, _ = _profile(c_b[:, None], lx, yb, s)
     return -slope[:, 0], np.exp(icpt[:, 0]), c_b

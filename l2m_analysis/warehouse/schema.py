@@ -18,6 +18,11 @@ import pyarrow as pa
 
 SCHEMA_VERSION = 1
 
+# The database file is created readable by DuckDB >= 1.5 (the `duckdb-cli` on PyPI is 1.5.x;
+# the Python package's default format is newer and the CLI refuses it). Applies at creation.
+STORAGE_COMPATIBILITY = "v1.5.0"
+CONNECT_CONFIG = {"storage_compatibility_version": STORAGE_COMPATIBILITY}
+
 # Conditions under which a token's log-probability was scored (see docs/warehouse.md):
 #   no_split  the whole sample, BOS + w_0 .. w_{n-1}: log q(w_pos | w_<pos)    (split_at = 0)
 #   split     Y of pair i after X (length split_at) of ANOTHER sample: vCLUB's q(Y|X') (Eq. 7)

@@ -59,8 +59,8 @@ class Warehouse:
                 "`python -m pipelines.gaussian_mi`) first, or pass --warehouse PATH",
             )
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            con = duckdb.connect(str(path))
+        try:  # a new file is written in a format the DuckDB CLI can read (schema.py)
+            con = duckdb.connect(str(path), config=schema.CONNECT_CONFIG)
         except duckdb.IOException as err:
             raise WarehouseError(
                 f"cannot open {path}: {err}",
