@@ -117,6 +117,17 @@ def test_weighted_profile_reweights_at_every_offset():
     assert fit.exponent_lo < fit.exponent < fit.exponent_hi
 
 
+def test_short_weighted_curve_gets_a_finite_interval():
+    # 30k tokens, d = 1..16: log-space weights re-fitted along the profile vanished for large α
+    # and left the interval unbounded; the chi-square in I bounds it.
+    d = np.array([1.0, 2, 4, 8, 16])
+    y = np.array([3.231464, 2.723124, 2.332596, 2.231806, 2.207545])
+    s = np.array([0.036901, 0.035599, 0.033151, 0.03305, 0.032877])
+    fit = fit_decay_with_offset(d, y, stderr=s, n_boot=0)
+    assert np.isfinite([fit.exponent_lo, fit.exponent_hi]).all()
+    assert fit.exponent_lo < fit.exponent < fit.exponent_hi < 5
+
+
 def test_decay_bootstrap_is_seeded_and_reported():
     y = _planted_decay(3, False)[0]
     a, b = fit_decay_with_offset(DISTANCES, y, seed=5), fit_decay_with_offset(DISTANCES, y, seed=5)
