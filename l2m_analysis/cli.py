@@ -30,6 +30,28 @@ def default_warehouse_path() -> Path:
     return Path(os.environ.get(WAREHOUSE_ENV, str(DEFAULT_WAREHOUSE)))
 
 
+def positive_int(text: str) -> int:
+    """argparse ``type`` for counts that must be >= 1 (sizes, lengths, batch sizes)."""
+    return _int_at_least(text, 1)
+
+
+def nonnegative_int(text: str) -> int:
+    """argparse ``type`` for counts that may be 0 (e.g. bootstrap resamples, seeds)."""
+    return _int_at_least(text, 0)
+
+
+def _int_at_least(text: str, low: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < low:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number >= {low}\n  fix: pass an integer >= {low}"
+        )
+    return value
+
+
 RUN_ID_HELP = "run to read or write (default: a new run, or every run when reading)"
 
 
