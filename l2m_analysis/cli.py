@@ -10,24 +10,24 @@
 from __future__ import annotations
 
 import argparse
-import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from l2m_analysis.errors import L2MError
+import duckdb
 
-DEFAULT_WAREHOUSE = Path("warehouse") / "l2m.duckdb"
-WAREHOUSE_ENV = "L2M_WAREHOUSE"
+from l2m_analysis.errors import L2MError
+from l2m_analysis.warehouse.errors import from_duckdb_error
+from l2m_analysis.warehouse.files import producing
+from l2m_analysis.warehouse.location import (
+    DEFAULT_WAREHOUSE,
+    WAREHOUSE_ENV,
+)
 
 EXIT_OK = 0
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
-
-
-def default_warehouse_path() -> Path:
-    """The warehouse file used when ``--warehouse`` is not given."""
-    return Path(os.environ.get(WAREHOUSE_ENV, str(DEFAULT_WAREHOUSE)))
 
 
 def positive_int(text: str) -> int:
@@ -69,19 +69,39 @@ def make_parser(
         "--warehouse",
         type=Path,
         default=None,
-        help=f"DuckDB warehouse file (default: ${WAREHOUSE_ENV} or {DEFAULT_WAREHOUSE})",
+        help="the warehouse's catalog file; its data live in <name>_parquet/ beside it "
+        f"(default: ${WAREHOUSE_ENV} or {DEFAULT_WAREHOUSE})",
     )
     if run_id:
         parser.add_argument("--run-id", default=None, help=run_id_help)
     return parser
 
 
+def command_line(main: Callable, argv: Sequence[str] | None) -> str:
+    """The command that runs ``main`` with ``argv``, as a user would type it."""
+    module = sys.modules.get(main.__module__)
+    spec = getattr(module, "__spec__", None)
+    name = spec.name if spec is not None else main.__module__
+    args = list(argv) if argv is not None else sys.argv[1:]
+    return f"python -m {name} {shlex.join(args)}".rstrip()
+
+
 def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
-    """Call ``main`` and turn user errors and Ctrl-C into exit codes with a clear message."""
+    """Call ``main`` and turn user errors and Ctrl-C into exit codes with a clear message.
+
+    Files the command commits record it as their producer (``check_warehouse`` names it).
+    """
     try:
-        return main(argv)
+        with producing(command_line(main, argv)):
+            return main(argv)
     except L2MError as err:
         print(f"error: {err}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except duckdb.Error as err:
+        known = from_duckdb_error(err)
+        if known is None:
+            raise
+        print(f"error: {known}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print(

@@ -2,12 +2,16 @@
 
 For every run with split/marginal log-probs in token_logprobs (or only --run-id):
   1. checks its token_logprobs (columns, NaN or positive log-probs, conditions, duplicates);
-  2. discrete runs: the Grassberger entropy of adjacent token pairs of its whole samples goes to
-     `entropies` (quantity adjacent_pair, estimator grassberger): the 2-gram correction of
-     Appendix A.III (Eq. A.14) needs it. Continuous (Gaussian) runs get no correction;
+  2. discrete runs: the Grassberger entropy Ĥ_G of adjacent token pairs goes to `entropies`
+     (quantity adjacent_pair, estimator grassberger, data_run_id = what was counted): the
+     2-gram correction of Appendix A.III (Eq. A.14) needs it. It is counted over the whole
+     corpus the run was scored from (config.corpus_run_id, same tokenizer required); only when
+     the run names none, or that corpus has no 2-gram counts, over the run's own samples, with
+     a warning. Continuous (Gaussian) runs get no correction;
   3. runs queries/bipartite_mi.sql and replaces the run's mi_estimates rows of quantity
      bipartite and estimators direct, direct_uncorrected, vclub ('exact' rows are kept),
-     one row per split ℓ, ratio L/ℓ in {2, 3, 4}, with the standard error over pairs;
+     one row per split ℓ, ratio L/ℓ in {2, 3, 4}, with the standard error over samples (for
+     `direct` plus 4/5 of se(Ĥ_G), a term common to every point: column stderr_common);
 and prints the estimates.
 
 Examples:
@@ -27,12 +31,9 @@ from rich.progress import track
 from rich.table import Table
 
 from l2m_analysis.cli import make_parser, run_cli
-from l2m_analysis.estimators.bipartite import (
-    ESTIMATORS,
-    adjacent_pair_entropy,
-    bipartite_mi_sql,
-    validate_token_logprobs_sql,
-)
+from l2m_analysis.estimators.adjacent_pairs import corpus_run_of, two_gram_entropy
+from l2m_analysis.estimators.bipartite import ESTIMATORS, bipartite_mi_sql
+from l2m_analysis.estimators.logprob_checks import validate_token_logprobs_sql
 from l2m_analysis.warehouse import Warehouse
 
 SCORERS = (
@@ -48,7 +49,7 @@ def build_parser():
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    console = Console(width=160)
+    console = Console()
     with Warehouse.open(args.warehouse, create=False) as wh:
         run_ids = wh.scored_runs(("marginal", "split"), args.run_id, SCORERS)
         written = []
@@ -66,37 +67,39 @@ def estimate_run(wh: Warehouse, run_id: str, console: Console) -> pl.DataFrame:
     discrete = wh.query(
         "SELECT min(token_id) >= 0 AS discrete FROM token_logprobs WHERE run_id = ?", [run_id]
     )["discrete"][0]
+    entropy_partition = {"run_id": run_id, "source": source, "quantity": "adjacent_pair",
+                         "estimator": "grassberger"}  # fmt: skip
+    rows = []
     if discrete:
-        h = adjacent_pair_entropy(wh.con, run_id)  # Eq. (A.12)
-        row = {"run_id": run_id, "source": source, "quantity": "adjacent_pair",
-               "shuffled": False, "estimator": "grassberger", "value": h.value,
-               "stderr": h.stderr, "n": h.n}  # fmt: skip
-        wh.replace_rows(
-            "entropies",
-            pl.DataFrame([row]),
-            where={"run_id": run_id, "quantity": "adjacent_pair", "estimator": "grassberger"},
-        )
+        named = corpus_run_of(run)
+        corpus = wh.require_run(named) if named and wh.has_run(named) else None
+        h = two_gram_entropy(wh.con, run, corpus)  # Eq. (A.12), Appendix A.III
+        if h.warning:
+            console.print(f"[yellow]{run_id}: {h.warning}[/]")
+        rows = [{**entropy_partition, "shuffled": False, "value": h.estimate.value,
+                 "stderr": h.estimate.stderr, "n": h.estimate.n,
+                 "data_run_id": h.data_run_id}]  # fmt: skip
     else:
         console.print(f"{run_id}: continuous tokens, no 2-gram correction and no `direct` rows")
+    wh.replace_partitions("entropies", pl.DataFrame(rows), recomputed=[entropy_partition])
     estimates = bipartite_mi_sql(wh.con, run_id).with_columns(source=pl.lit(source))
     if estimates.is_empty():
         console.print(
-            f"[yellow]{run_id}: no pair has every position ℓ..L-1 in two conditions; "
+            f"[yellow]{run_id}: no sample has every position ℓ..L-1 in two conditions; "
             "no estimates[/]"
         )
-    for estimator in ESTIMATORS:  # replaces stale rows too; 'exact' rows are not touched
-        wh.replace_rows(
-            "mi_estimates",
-            estimates.filter(pl.col("estimator") == estimator),
-            where={"run_id": run_id, "quantity": "bipartite", "estimator": estimator},
-        )
+    recomputed = [  # stale rows of these estimators go too; 'exact' rows are not touched
+        {"run_id": run_id, "source": source, "quantity": "bipartite", "estimator": e}
+        for e in ESTIMATORS
+    ]
+    wh.replace_partitions("mi_estimates", estimates, recomputed=recomputed)
     return estimates
 
 
 def print_estimates(estimates: pl.DataFrame, console: Console) -> None:
     """The bipartite MI estimates as a table, nats."""
     table = Table(title="Bipartite mutual information (nats)")
-    for column in ["run", "estimator", "L/ℓ", "ℓ", "L", "I ± stderr", "pairs"]:
+    for column in ["run", "estimator", "L/ℓ", "ℓ", "L", "I ± stderr", "samples"]:
         table.add_column(column, justify="left" if column in ("run", "estimator") else "right")
     for r in estimates.sort("run_id", "estimator", "ratio", "split_at").iter_rows(named=True):
         stderr = f" ± {r['stderr']:.4f}" if r["stderr"] is not None else ""

@@ -214,12 +214,13 @@ def write_counts(wh: Warehouse, run_id: str, counts: CorpusCounts, distances) ->
     was counted); committed series are skipped (append_batch returns False)."""
     for order in (1, 2):
         part = counts.ngrams.filter(pl.col("order") == order)
-        wh.append_batch("ngram_counts", run_id, f"order-{order}", part)
+        wh.append_batch("ngram_counts", run_id, f"order-{order}", part, meta={"order": order})
     for d in distances:
         for shuffled in (False, True):
             part = counts.pairs.filter((pl.col("distance") == d) & (pl.col("shuffled") == shuffled))
             key = f"pairs-d{d:06d}" + ("-baseline" if shuffled else "")
-            wh.append_batch("pair_counts", run_id, key, part)
+            meta = {"distance": d, "shuffled": shuffled}
+            wh.append_batch("pair_counts", run_id, key, part, meta=meta)
 
 
 def print_summary(wh: Warehouse, run_id: str, distances, console: Console) -> None:

@@ -3,7 +3,9 @@
 Reads ``mi_estimates``; for each (run, quantity, estimator, ratio) series fits
   bipartite:  I = A·L^β (log-log OLS/WLS) and I = a·log L + b, and says which law the data prefer
   two_point:  I = A·d^(−α) + C with 0 ≤ C < min I (Eq. A.18), α with a bootstrap interval
-writes the ``fits`` table (replacing earlier fits of the same runs) and prints a table.
+writes the ``fits`` table — replacing the fits of exactly the series fitted now; every other
+series keeps its fit — and prints a table (or JSON) that flags uninformative fits and the points
+a fit could not use.
 
 Examples:
   python -m pipelines.fit_exponents
@@ -19,11 +21,10 @@ from collections.abc import Sequence
 
 import polars as pl
 from rich.console import Console
-from rich.table import Table
 
 from l2m_analysis.cli import make_parser, run_cli
 from l2m_analysis.errors import WarehouseError
-from l2m_analysis.exponents import fit_mi_series
+from l2m_analysis.exponents import SERIES_KEYS, fit_mi_series
 from l2m_analysis.warehouse import Warehouse
 
 PRODUCERS = (
@@ -86,42 +87,70 @@ def main(argv: Sequence[str] | None = None) -> int:
             weighted=not args.unweighted,
             n_boot=args.bootstrap,
         )
-        for run_id in estimates["run_id"].unique().to_list():
-            wh.replace_rows(
-                "fits", result.rows.filter(pl.col("run_id") == run_id), where={"run_id": run_id}
-            )
+        # exactly the series fitted now are replaced; every other fit stays as it was
+        wh.replace_partitions("fits", result.rows)
     if args.json:
-        print(json.dumps({"fits": result.rows.to_dicts(), "skipped": result.skipped}, indent=2))
+        print(json.dumps(fits_json(result.rows, result.skipped), indent=2, default=str))
     else:
         print_fits(result.rows, result.skipped)
     return 0
 
 
+def fits_json(rows: pl.DataFrame, skipped: list[dict[str, object]]) -> dict[str, object]:
+    """The fits as plain JSON: ``detail`` as an object (never a string of JSON)."""
+    fits = [{**r, "detail": json.loads(r["detail"] or "{}")} for r in rows.to_dicts()]
+    return {"fits": fits, "skipped": skipped, "replaced_series": _series_count(rows)}
+
+
+def _series_count(rows: pl.DataFrame) -> int:
+    return rows.select(SERIES_KEYS).unique().height if rows.height else 0
+
+
 def print_fits(rows: pl.DataFrame, skipped: list[dict[str, object]]) -> None:
-    """One line per series: β (power law; with the power-vs-log verdict) or α (decay, with C)."""
-    table = Table(title="Fitted exponents (MI in nats; 95% intervals)")
-    for col in ["source", "quantity", "estimator", "L/ℓ", "exponent", "95% CI", "R²", "n",
-                "C (bias floor)", "preferred (AIC log − AIC power)", "run"]:  # fmt: skip
-        table.add_column(col)
+    """One line per series in 80 columns, under a heading per (source, run): β (power law, with
+    the power-vs-log verdict) or α (decay, with the bias floor C), warnings beneath."""
+    console = Console(highlight=False)
     shown = rows.filter(pl.col("law").is_in(["power", "decay"]))
-    for r in shown.sort(["quantity", "source", "estimator", "ratio"]).iter_rows(named=True):
+    if shown.is_empty():
+        console.print("nothing was fitted, so no stored fit was changed")
+    else:
+        console.print("[bold]Fitted exponents[/] (MI in nats; 95% intervals)")
+    group = None
+    ordered = shown.sort(["source", "run_id", "quantity", "estimator", "ratio"], nulls_last=True)
+    for r in ordered.iter_rows(named=True):
+        if (r["source"], r["run_id"], r["quantity"]) != group:
+            group = (r["source"], r["run_id"], r["quantity"])
+            console.print(f"\n[bold]{r['source']}[/] {r['quantity']} [dim](run {r['run_id']})[/]")
+            console.print(f"[dim]  {'estimator':<19} {'L/ℓ':>3}  {'exponent':<10} "
+                          f"{'95% CI':<16} {'n':>3} {'R²':>6}  verdict[/]")  # fmt: skip
         symbol = "β" if r["law"] == "power" else "α"
-        detail = json.loads(r["detail"] or "{}")
-        delta = detail.get("delta_aic")
-        verdict = r["preferred_law"] or ""
-        if r["law"] == "power" and delta is not None:
-            verdict = f"{verdict} ({delta:+.1f})" if verdict else ""
-        table.add_row(
-            r["source"], r["quantity"], r["estimator"], str(r["ratio"] or ""),
-            f"{symbol} = {r['exponent']:.3f}",
-            f"[{_bound(r['exponent_lo'], '−∞')}, {_bound(r['exponent_hi'], '∞')}]",
-            "" if r["r2"] is None else f"{r['r2']:.4f}", str(r["n_points"]),
-            f"{r['offset_c']:.3g}" if r["law"] == "decay" else "", verdict, r["run_id"],
-        )  # fmt: skip
-    console = Console(width=220)
-    console.print(table)
+        interval = f"[{_bound(r['exponent_lo'], '−∞')}, {_bound(r['exponent_hi'], '∞')}]"
+        r2 = "" if r["r2"] is None else f"{r['r2']:.3f}"
+        console.print(
+            f"  {r['estimator']:<19.19} {r['ratio'] or '':>3}  {symbol} = {r['exponent']:<6.3f} "
+            f"{interval:<16} {r['n_points']:>3} {r2:>6}  {_verdict(r)}",
+            markup=False,
+        )
+        notes = list(r.get("warnings") or [])
+        if r.get("n_dropped"):
+            notes.append(f"{r['n_dropped']} points not used: {r.get('drop_reason') or '?'}")
+        for note in notes:
+            console.print(f"    [yellow]! {note}[/]")
     for s in skipped:
-        console.print(f"skipped {s['source']} {s['quantity']} {s['estimator']}: {s['reason']}")
+        ratio = f" L/ℓ={s['ratio']}" if s.get("ratio") else ""
+        console.print(
+            f"[yellow]skipped[/] {s['source']} {s['quantity']} {s['estimator']}{ratio}: "
+            f"{s['reason']} (an earlier fit of it, if any, is kept)"
+        )
+
+
+def _verdict(r: dict) -> str:
+    if r["law"] == "decay":
+        return f"C = {r['offset_c']:.3g}"
+    delta = json.loads(r["detail"] or "{}").get("delta_aic")
+    if not r["preferred_law"]:
+        return ""
+    return f"{r['preferred_law']} ({delta:+.1f})" if delta is not None else r["preferred_law"]
 
 
 def _bound(value: float | None, open_end: str) -> str:

@@ -175,12 +175,19 @@ def family_frames(family: str, args, progress: Progress, task) -> tuple[pl.DataF
     return pl.concat(parts), entropy
 
 
+def exact_partitions(run_id: str, source: str) -> list[dict]:
+    """The mi_estimates partitions one family's computation recomputes."""
+    kinds = [("bipartite", "exact"), ("bipartite", "exact_vclub"), ("two_point", "exact"),
+             ("two_point", "exact_pair_average")]  # fmt: skip
+    return [{"run_id": run_id, "source": source, "quantity": q, "estimator": e} for q, e in kinds]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     check_args(args)
     config = run_config(args)
     started = time.perf_counter()
-    console = Console(width=140)
+    console = Console()
     with Warehouse.open(args.warehouse) as wh:
         sources = [family_source(f, args.copies) for f in args.families]
         run_id = wh.start_run(
@@ -195,12 +202,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             for family, source in zip(args.families, sources, strict=True):
                 mi, entropy = family_frames(family, args, progress, task)
                 mi = mi.with_columns(run_id=pl.lit(run_id))
-                wh.replace_rows("mi_estimates", mi, where={"run_id": run_id, "source": source})
-                wh.replace_rows(
-                    "entropies",
-                    entropy.with_columns(run_id=pl.lit(run_id)),
-                    where={"run_id": run_id, "source": source, "quantity": "entropy_rate"},
-                )
+                recomputed = exact_partitions(run_id, source)
+                wh.replace_partitions("mi_estimates", mi, recomputed=recomputed)
+                wh.replace_partitions("entropies", entropy.with_columns(run_id=pl.lit(run_id)))
                 written.append(mi)
         wh.finish_run(run_id)
     print_summary(pl.concat(written), console)

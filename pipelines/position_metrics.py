@@ -25,7 +25,7 @@ from rich.progress import track
 from rich.table import Table
 
 from l2m_analysis.cli import make_parser, run_cli
-from l2m_analysis.estimators.bipartite import validate_token_logprobs_sql
+from l2m_analysis.estimators.logprob_checks import validate_token_logprobs_sql
 from l2m_analysis.estimators.position import average_metrics_sql, position_metrics_table
 from l2m_analysis.warehouse import Warehouse
 
@@ -42,20 +42,20 @@ def build_parser():
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    console = Console(width=160)
+    console = Console()
     with Warehouse.open(args.warehouse, create=False) as wh:
         run_ids = wh.scored_runs(("no_split",), args.run_id, SCORERS)
         averages = []
         for run_id in track(run_ids, description="position metrics", console=console):
             validate_token_logprobs_sql(wh.con, run_id)
             rows = position_metrics_table(wh.con, run_id)
-            wh.replace_rows("position_metrics", rows, where={"run_id": run_id})
+            wh.replace_partitions("position_metrics", rows, recomputed=[{"run_id": run_id}])
             average = average_metrics_sql(wh.con, run_id)
             reference = average["reference_run_id"][0]
             if reference is not None and rows["kl"].is_null().all():
                 console.print(
                     f"[yellow]{run_id}: its reference run {reference!r} has no no_split rows "
-                    "for the same (pair_id, position); kl left NULL[/]"
+                    "for the same (sample_id, position); kl left NULL[/]"
                 )
             averages.append(average)
     print_averages(pl.concat(averages), console)

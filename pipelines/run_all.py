@@ -18,6 +18,7 @@ Steps (names for --only/--skip):
 from __future__ import annotations
 
 import importlib
+import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -25,8 +26,10 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
-from l2m_analysis.cli import default_warehouse_path, make_parser, run_cli
+from l2m_analysis.cli import make_parser, run_cli
 from l2m_analysis.errors import L2MError
+from l2m_analysis.warehouse import producing
+from l2m_analysis.warehouse.location import default_warehouse_path
 
 ORACLE_RUNS = {"subvolume": "oracle-gaussian-subvolume", "log": "oracle-gaussian-log"}
 # ℓ = 4, 16, 64 with L/ℓ = 2, 3, 4 gives three lengths per ratio inside L = 256: enough to fit β
@@ -83,7 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         t0 = time.perf_counter()
         main_of_step = importlib.import_module(step.module).main
         for run_args in step.runs:
-            code = main_of_step(["--warehouse", warehouse, *run_args])
+            argv = ["--warehouse", warehouse, *run_args]
+            with producing(f"python -m {step.module} {shlex.join(argv)}"):
+                code = main_of_step(argv)
             if code:
                 raise L2MError(
                     f"step {step.name!r} ({step.module}) failed with exit code {code}",

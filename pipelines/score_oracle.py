@@ -135,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     splits = check_args(args)
     config = run_config(args, splits)
-    console = Console(width=140)
+    console = Console()
     started = time.perf_counter()
     oracle = GaussianOracle(args.family, args.layers, args.copies, args.boundary_rule)
     source = GaussianSampleSource(oracle.conditionals.model, args.seed, args.copies)
@@ -153,12 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
         )
         summary = score_run(wh, run_id, oracle, source, plan)
-        for estimator in ("exact", "exact_vclub"):
-            wh.replace_rows(
-                "mi_estimates",
-                exact.filter(pl.col("estimator") == estimator).with_columns(run_id=pl.lit(run_id)),
-                where={"run_id": run_id, "quantity": "bipartite", "estimator": estimator},
-            )
+        wh.replace_partitions("mi_estimates", exact.with_columns(run_id=pl.lit(run_id)))
         wh.finish_run(run_id)
     console.print(
         f"run {run_id}: {summary.batches_written} batches written "

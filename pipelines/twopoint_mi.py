@@ -52,18 +52,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         run = wh.require_run(args.run_id)
         source = run["dataset"] or run["kind"]
         entropies, estimates, skipped = estimate(wh, args.run_id, source)
-        for quantity in ("unigram", "adjacent_pair", "pair_distance"):
-            wh.replace_rows(
-                "entropies",
-                entropies.filter(pl.col("quantity") == quantity),
-                where={"run_id": args.run_id, "quantity": quantity, "estimator": ESTIMATOR},
-            )
-        for name in (ESTIMATOR, BASELINE_ESTIMATOR):
-            wh.replace_rows(
-                "mi_estimates",
-                estimates.filter(pl.col("estimator") == name),
-                where={"run_id": args.run_id, "quantity": "two_point", "estimator": name},
-            )
+        base = {"run_id": args.run_id, "source": source}
+        wh.replace_partitions("entropies", entropies, recomputed=[
+            {**base, "quantity": q, "estimator": ESTIMATOR}
+            for q in ("unigram", "adjacent_pair", "pair_distance")
+        ])  # fmt: skip
+        wh.replace_partitions("mi_estimates", estimates, recomputed=[
+            {**base, "quantity": "two_point", "estimator": e}
+            for e in (ESTIMATOR, BASELINE_ESTIMATOR)
+        ])  # fmt: skip
     for d in skipped:
         console.print(f"[yellow]d = {d}: no token pairs (every document shorter than d), skipped")
     print_estimates(estimates, args.run_id, console)
@@ -89,10 +86,7 @@ def estimate(wh: Warehouse, run_id: str, source: str):
     if not ngrams.filter(pl.col("order") == 2).is_empty():
         h_2 = _entropy(ngrams.filter(pl.col("order") == 2))
         rows.append(_entropy_row(run_id, source, "adjacent_pair", None, False, h_2))
-    registered = wh.committed_batches("pair_counts", run_id)
-    distances = sorted(
-        {int(k[len("pairs-d") :][:6]) for k in registered if k.startswith("pairs-d")}
-    )
+    distances = counted_distances(wh, run_id)
     estimates, skipped = [], []
     for d in distances:
         real = pairs.filter((pl.col("distance") == d) & ~pl.col("shuffled"))
@@ -115,6 +109,13 @@ def estimate(wh: Warehouse, run_id: str, source: str):
             f"count smaller distances: {hint} --distances 1 2 4 8",
         )
     return pl.DataFrame(rows), pl.DataFrame(estimates), skipped
+
+
+def counted_distances(wh: Warehouse, run_id: str) -> list[int]:
+    """Every distance d count_ngrams counted for the run (its batches' ``distance`` meta),
+    including those where no pair exists (an empty batch)."""
+    metas = [record.meta for record in wh.batches("pair_counts", run_id)]
+    return sorted({int(m["distance"]) for m in metas if "distance" in m})
 
 
 def _entropy_row(run_id, source, quantity, distance, shuffled, h: EntropyEstimate) -> dict:

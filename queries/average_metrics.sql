@@ -2,39 +2,26 @@
 -- the mean over positions i = 1..L of the position-wise values of position_nll.sql (Eq. E.38)
 -- and position_kl.sql (Eq. E.36), L = seq_len.
 --
--- Reads: token_logprobs (no_split rows), runs (model name, config '$.reference_run_id').
+-- Reads: stg_whole_samples (token_logprobs, no_split rows), stg_model_runs (the reference run
+-- named in a run's config), runs (model name).
 -- Answer: run_id, model, reference_run_id, seq_len, avg_nll, avg_kl
 --   avg_kl is NULL for runs without a reference run (exact log p unknown).
 -- Each position weighs 1/L whatever the number of samples scored there (Eq. E.37, E.39).
 WITH
--- log q(w_pos | w_<pos) of every sample, scored whole
-whole_samples AS (
-    SELECT run_id, pair_id, position, logprob
-    FROM token_logprobs
-    WHERE condition = 'no_split'
-),
-
 -- Eq. (E.38)
 nll_per_position AS (
     SELECT run_id, position, -avg(logprob) AS nll
-    FROM whole_samples
+    FROM stg_whole_samples
     GROUP BY run_id, position
 ),
 
--- model runs and the run holding their exact log p
-model_runs AS (
-    SELECT run_id, json_extract_string(config, '$.reference_run_id') AS reference_run_id
-    FROM runs
-    WHERE json_extract_string(config, '$.reference_run_id') IS NOT NULL
-),
-
--- Eq. (E.36): mean of log p − log q over samples matched on (pair_id, position)
+-- Eq. (E.36): mean of log p − log q over samples matched on (sample_id, position)
 kl_per_position AS (
     SELECT q.run_id, q.position, avg(p.logprob - q.logprob) AS kl
-    FROM whole_samples AS q
-    JOIN model_runs AS m ON m.run_id = q.run_id
-    JOIN whole_samples AS p
-        ON p.run_id = m.reference_run_id AND p.pair_id = q.pair_id AND p.position = q.position
+    FROM stg_whole_samples AS q
+    JOIN stg_model_runs AS m ON m.run_id = q.run_id
+    JOIN stg_whole_samples AS p
+        ON p.run_id = m.reference_run_id AND p.sample_id = q.sample_id AND p.position = q.position
     GROUP BY q.run_id, q.position
 )
 
@@ -49,6 +36,6 @@ SELECT
 FROM nll_per_position AS n
 LEFT JOIN kl_per_position AS k ON k.run_id = n.run_id AND k.position = n.position
 LEFT JOIN runs AS r ON r.run_id = n.run_id
-LEFT JOIN model_runs AS m ON m.run_id = n.run_id
+LEFT JOIN stg_model_runs AS m ON m.run_id = n.run_id
 GROUP BY n.run_id
 ORDER BY n.run_id;

@@ -2,8 +2,8 @@
 -- nats per token, of every model run against its reference run, whose log-probs are the exact
 -- log p of the same samples (e.g. an oracle or exact-Gaussian run).
 --
--- Reads: runs (a model run names its reference in config: '$.reference_run_id'), token_logprobs
--- (no_split rows of both runs, matched on (pair_id, position)).
+-- Reads: stg_model_runs (runs whose config names '$.reference_run_id'), stg_whole_samples
+-- (no_split rows of both runs, matched on (sample_id, position)).
 -- Answer: run_id, reference_run_id, model, seq_len, position, kl, kl_stderr, n, n_token_mismatch
 --   seq_len           the model run's longest matched sample (max position + 1)
 --   kl                mean over matched samples of log p − log q at that position
@@ -12,40 +12,17 @@
 --                     not score the same samples and kl is meaningless
 -- Runs without '$.reference_run_id' have no rows.
 WITH
--- model runs and the run holding their exact log p
-model_runs AS (
-    SELECT run_id, model, json_extract_string(config, '$.reference_run_id') AS reference_run_id
-    FROM runs
-    WHERE json_extract_string(config, '$.reference_run_id') IS NOT NULL
-),
-
--- log q(w_pos | w_<pos) of the model, whole samples
-model_rows AS (
-    SELECT
-        t.run_id, m.reference_run_id, m.model, t.pair_id, t.position, t.token_id,
-        t.logprob AS log_q
-    FROM token_logprobs AS t
-    JOIN model_runs AS m ON m.run_id = t.run_id
-    WHERE t.condition = 'no_split'
-),
-
--- log p(w_pos | w_<pos) of the same samples
-reference_rows AS (
-    SELECT run_id AS reference_run_id, pair_id, position, token_id, logprob AS log_p
-    FROM token_logprobs
-    WHERE condition = 'no_split'
-),
-
--- per token: log p − log q
+-- per token: log p − log q of the model's sample and the reference's same sample
 matched AS (
     SELECT
-        q.run_id, q.reference_run_id, q.model, q.position,
-        p.log_p - q.log_q AS log_ratio,
+        q.run_id, m.reference_run_id, m.model, q.position,
+        p.logprob - q.logprob AS log_ratio,
         p.token_id <> q.token_id AS token_mismatch
-    FROM model_rows AS q
-    JOIN reference_rows AS p
-        ON p.reference_run_id = q.reference_run_id
-        AND p.pair_id = q.pair_id
+    FROM stg_whole_samples AS q
+    JOIN stg_model_runs AS m ON m.run_id = q.run_id
+    JOIN stg_whole_samples AS p
+        ON p.run_id = m.reference_run_id
+        AND p.sample_id = q.sample_id
         AND p.position = q.position
 ),
 

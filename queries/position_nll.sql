@@ -1,21 +1,14 @@
 -- Position-wise negative log-likelihood NLL^(i)(p||q) = −E_p[log q(W_i|W_<i)] (Eq. E.38), nats
 -- per token, for every run and every position of its whole-sample (no_split) scoring.
 --
--- Reads: token_logprobs (no_split rows), runs (model name).
+-- Reads: stg_whole_samples (token_logprobs, no_split rows), runs (model name).
 -- Answer: run_id, model, seq_len, position, nll, nll_stderr, n
 --   seq_len     the run's longest scored sample (max position + 1)
 --   position    0-based index of the scored token, BOS excluded (i = position + 1 in Eq. E.38)
---   nll         −mean over pairs (samples) of log q at that position
---   nll_stderr  stddev_samp / sqrt(n) over pairs (NULL for n = 1); n = pairs scored there
+--   nll         −mean over samples of log q at that position
+--   nll_stderr  stddev_samp / sqrt(n) over samples (NULL for n = 1); n = samples scored there
 -- For continuous (Gaussian) tokens log q is a log-density and nll a differential cross entropy.
 WITH
--- log q(w_pos | w_<pos) of every sample, scored whole
-whole_samples AS (
-    SELECT run_id, pair_id, position, logprob
-    FROM token_logprobs
-    WHERE condition = 'no_split'
-),
-
 -- Eq. (E.38): the mean over samples at each position
 per_position AS (
     SELECT
@@ -24,7 +17,7 @@ per_position AS (
         -avg(logprob) AS nll,
         stddev_samp(logprob) / sqrt(count(*)) AS nll_stderr,
         count(*) AS n
-    FROM whole_samples
+    FROM stg_whole_samples
     GROUP BY run_id, position
 )
 

@@ -22,20 +22,17 @@ from polars.testing import assert_frame_equal
 import pipelines.bipartite_mi as bipartite_pipeline
 from l2m_analysis.cli import run_cli
 from l2m_analysis.errors import InputError
-from l2m_analysis.estimators.bipartite import (
-    adjacent_pair_count_of_counts,
-    adjacent_pair_entropy,
-    bipartite_mi_polars,
-    bipartite_mi_sql,
-    validate_token_logprobs,
-    validate_token_logprobs_sql,
-)
+from l2m_analysis.estimators.adjacent_pairs import sample_adjacent_pair_entropy
+from l2m_analysis.estimators.bipartite import bipartite_mi_sql
 from l2m_analysis.estimators.entropy import entropy_grassberger
+from l2m_analysis.estimators.logprob_checks import validate_token_logprobs_sql
 from l2m_analysis.warehouse import Warehouse, schema
+from l2m_analysis.warehouse.memory import frames_connection
+from tests.reference import adjacent_pair_count_of_counts, bipartite_mi_polars
 
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
 H_2GRAM = 2.0  # nats
-# condition -> split_at -> pair_id -> {position: log q}
+# condition -> split_at -> sample_id -> {position: log q}
 TABLE = {
     "no_split": {
         0: {
@@ -117,32 +114,20 @@ def table_rows(table: dict, run_id: str = "r", token_id: int = 7) -> pl.DataFram
         for pair, by_position in by_pair.items()
         for position, logprob in by_position.items()
     ]
-    return pl.DataFrame(rows, schema=schema.PARQUET_TABLES["token_logprobs"].names, orient="row")
+    return pl.DataFrame(rows, schema=schema.BULK_TABLES["token_logprobs"].names, orient="row")
 
 
 def connect(
-    token_logprobs: pl.DataFrame, entropies: list[tuple[str, float]]
+    token_logprobs: pl.DataFrame, entropies: list[tuple[str, float]], h_stderr: float | None = None
 ) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.execute(schema.DUCKDB_TABLES["entropies"])
-    con.execute(
-        "CREATE TABLE token_logprobs (run_id VARCHAR, pair_id BIGINT, condition VARCHAR, "
-        "split_at INTEGER, position INTEGER, token_id BIGINT, logprob DOUBLE)"
-    )
-    con.register("incoming", token_logprobs)
-    con.execute("INSERT INTO token_logprobs SELECT * FROM incoming")
-    for run_id, value in entropies:
-        con.execute(
-            "INSERT INTO entropies (run_id, source, quantity, estimator, value) "
-            "VALUES (?, 'hand', 'adjacent_pair', 'grassberger', ?)",
-            [run_id, value],
-        )
-    # rows the query must ignore: another estimator and another quantity of the same run
-    con.execute(
-        "INSERT INTO entropies (run_id, source, quantity, estimator, value) VALUES "
-        "('r', 'hand', 'adjacent_pair', 'plugin', 99), ('r', 'hand', 'unigram', 'grassberger', 99)"
-    )
-    return con
+    """The hand table in an in-memory warehouse, with Ĥ_G rows per run (and rows the query
+    must ignore: another estimator and another quantity of the same run)."""
+    rows = [("r", "hand", "adjacent_pair", "plugin", 99.0, None),
+            ("r", "hand", "unigram", "grassberger", 99.0, None)]  # fmt: skip
+    rows += [(r, "hand", "adjacent_pair", "grassberger", v, h_stderr) for r, v in entropies]
+    names = ["run_id", "source", "quantity", "estimator", "value", "stderr"]
+    entropy_rows = pl.DataFrame(rows, schema=names, orient="row")
+    return frames_connection({"token_logprobs": token_logprobs, "entropies": entropy_rows})
 
 
 def expected(estimator: str, split_at: int, length: int) -> tuple[float, float | None, int]:
@@ -170,7 +155,8 @@ def hand_con() -> duckdb.DuckDBPyConnection:
 def test_hand_table_every_ratio_and_estimator(hand_con) -> None:
     got = bipartite_mi_sql(hand_con)
     assert got.columns == [
-        "run_id", "quantity", "estimator", "length", "split_at", "ratio", "value", "stderr", "n",
+        "run_id", "quantity", "estimator", "length", "split_at", "ratio", "value", "stderr",
+        "stderr_common", "n",
     ]  # fmt: skip
     assert set(got["quantity"]) == {"bipartite"}
     seen = set()
@@ -251,11 +237,11 @@ def random_table(seed: int) -> pl.DataFrame:
                 keep = positions[rng.random(positions.size) > 0.01]
                 tokens, logprobs = rng.integers(0, 5, keep.size), -rng.exponential(2, keep.size)
                 frames.append(pl.DataFrame({
-                    "run_id": run_id, "pair_id": pair, "condition": condition,
+                    "run_id": run_id, "sample_id": pair, "condition": condition,
                     "split_at": split_at, "position": keep, "token_id": tokens, "logprob": logprobs,
                 }))  # fmt: skip
     return pl.concat(frames).cast(
-        {"pair_id": pl.Int64, "split_at": pl.Int32, "position": pl.Int32, "token_id": pl.Int64}
+        {"sample_id": pl.Int64, "split_at": pl.Int32, "position": pl.Int32, "token_id": pl.Int64}
     )
 
 
@@ -292,22 +278,17 @@ def test_polars_path_equals_sql_on_random_table() -> None:
 )
 def test_validation_names_problem_and_fix(change, message) -> None:
     bad = change(table_rows(TABLE))
+    con = duckdb.connect()
+    con.register("token_logprobs", bad)
     with pytest.raises(InputError, match=re.escape(message)) as err:
-        validate_token_logprobs(bad)
+        validate_token_logprobs_sql(con, "r")
     assert err.value.fix
-    if "position" in bad.columns and not bad.is_empty():  # the DuckDB checks agree
-        con = duckdb.connect()
-        con.register("token_logprobs", bad)
-        with pytest.raises(InputError, match=re.escape(message)):
-            validate_token_logprobs_sql(con, "r")
-    with pytest.raises(InputError, match=re.escape(message)):
-        bipartite_mi_polars(bad, H_2GRAM)
 
 
 def test_continuous_tokens_may_have_positive_log_densities() -> None:
     good = table_rows(TABLE, token_id=-1).with_columns(-pl.col("logprob"))
-    validate_token_logprobs(good)
-    validate_token_logprobs(table_rows(TABLE))
+    validate_token_logprobs_sql(frames_connection({"token_logprobs": good}), "r")
+    validate_token_logprobs_sql(frames_connection({"token_logprobs": table_rows(TABLE)}), "r")
 
 
 def test_adjacent_pair_count_of_counts_by_hand() -> None:
@@ -316,7 +297,7 @@ def test_adjacent_pair_count_of_counts_by_hand() -> None:
     df = pl.DataFrame(
         [("r", p, "no_split", 0, pos, tok, -1.0) for (p, pos), tok in tokens.items()]
         + [("r", 0, "marginal", 1, 1, 9, -1.0), ("r", 0, "marginal", 1, 2, 9, -1.0)],
-        schema=schema.PARQUET_TABLES["token_logprobs"].names, orient="row",
+        schema=schema.BULK_TABLES["token_logprobs"].names, orient="row",
     )  # fmt: skip
     # (5,6) seen 3 times, (6,5) once -> count-of-counts {1: 1, 3: 1}
     counts = adjacent_pair_count_of_counts(df)
@@ -325,21 +306,23 @@ def test_adjacent_pair_count_of_counts_by_hand() -> None:
         {"run_id": "r", "count": 3, "n_items": 1},
     ]
     by_hand = entropy_grassberger(np.array([3, 1]))
-    assert adjacent_pair_entropy(df) == by_hand
     con = connect(df.cast({"split_at": pl.Int32, "position": pl.Int32}), [])
-    assert adjacent_pair_entropy(con, "r") == by_hand
+    assert sample_adjacent_pair_entropy(con, "r") == by_hand
 
 
 def test_adjacent_pair_entropy_sql_equals_polars_on_random_table() -> None:
     table = random_table(seed=5)
     con = connect(table, [])
+    reference = adjacent_pair_count_of_counts(table)
     for run_id in ("a", "b"):
-        assert adjacent_pair_entropy(con, run_id) == adjacent_pair_entropy(table, run_id)
+        cc = reference.filter(pl.col("run_id") == run_id)
+        want = entropy_grassberger(cc["count"].to_numpy(), cc["n_items"].to_numpy())
+        assert sample_adjacent_pair_entropy(con, run_id) == want
 
 
 def test_adjacent_pair_entropy_refuses_continuous_runs() -> None:
     with pytest.raises(InputError, match="no adjacent pairs of discrete tokens"):
-        adjacent_pair_entropy(table_rows(TABLE, token_id=-1))
+        sample_adjacent_pair_entropy(connect(table_rows(TABLE, token_id=-1), []), "r")
 
 
 # ---------------------------------------------------------------------------- the warehouse
@@ -362,19 +345,22 @@ def warehouse_path(tmp_path: Path) -> Path:
         exact = pl.DataFrame({"run_id": ["hand"], "source": ["hand-table"],
                               "quantity": ["bipartite"], "estimator": ["exact"], "length": [4],
                               "split_at": [2], "ratio": [2], "value": [0.5]})  # fmt: skip
-        wh.replace_rows("mi_estimates", exact, where={"run_id": "hand", "estimator": "exact"})
+        wh.replace_partitions("mi_estimates", exact)
         stale = exact.with_columns(estimator=pl.lit("direct"), split_at=pl.lit(99))
-        wh.replace_rows("mi_estimates", stale, where={"run_id": "hand", "estimator": "direct"})
+        wh.replace_partitions("mi_estimates", stale)
     return path
 
 
 def test_pipeline_end_to_end(warehouse_path: Path, capsys) -> None:
     argv = ["--warehouse", str(warehouse_path)]
     assert run_cli(bipartite_pipeline.main, argv) == 0
-    assert "Bipartite mutual information" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Bipartite mutual information" in out
+    assert "hand names no corpus run" in out  # the samples' Ĥ_G, said out loud
     assert run_cli(bipartite_pipeline.main, argv) == 0  # a rerun replaces, never duplicates
     table = discrete_table("hand")
-    h = adjacent_pair_entropy(table)
+    cc = adjacent_pair_count_of_counts(table)
+    h = entropy_grassberger(cc["count"].to_numpy(), cc["n_items"].to_numpy())
     with Warehouse.open(warehouse_path, create=False) as wh:
         entropy = wh.query("SELECT * FROM entropies").to_dicts()
         stored = wh.query(
@@ -385,11 +371,12 @@ def test_pipeline_end_to_end(warehouse_path: Path, capsys) -> None:
         exact = wh.query("SELECT value FROM mi_estimates WHERE estimator = 'exact'")
     assert len(entropy) == 1  # only the discrete run gets a 2-gram entropy
     assert entropy[0]["run_id"] == "hand" and entropy[0]["quantity"] == "adjacent_pair"
+    assert entropy[0]["data_run_id"] == "hand"  # counted from its own samples
     assert entropy[0]["value"] == pytest.approx(h.value) and entropy[0]["n"] == h.n == 2 * 7 + 5
     want = pl.concat([
         bipartite_mi_polars(table_rows(TABLE, run_id="gauss", token_id=-1)
                             .with_columns(-pl.col("logprob"))),
-        bipartite_mi_polars(table, h.value),
+        bipartite_mi_polars(table, h.value, h.stderr),
     ]).sort("run_id", "estimator", "ratio", "split_at")  # fmt: skip
     assert_frame_equal(stored, want, abs_tol=1e-12)  # the stale split_at=99 row is gone
     assert sources.to_dicts() == [
@@ -403,7 +390,7 @@ def test_sql_file_runs_unchanged_on_the_warehouse_file(warehouse_path: Path) -> 
     with Warehouse.open(warehouse_path) as wh:
         row = {"run_id": "hand", "source": "hand-table", "quantity": "adjacent_pair",
                "estimator": "grassberger", "value": H_2GRAM}  # fmt: skip
-        wh.replace_rows("entropies", pl.DataFrame([row]), where={"run_id": "hand"})
+        wh.replace_partitions("entropies", pl.DataFrame([row]))
     text = (QUERIES / "bipartite_mi.sql").read_text()  # as the DuckDB CLI would read it
     with duckdb.connect(str(warehouse_path), read_only=True) as con:
         got = pl.from_arrow(con.sql(text).to_arrow_table()).filter(pl.col("run_id") == "hand")

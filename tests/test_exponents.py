@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +10,6 @@ import pytest
 
 from l2m_analysis.errors import InputError
 from l2m_analysis.exponents import fit_mi_series
-from l2m_analysis.warehouse import Warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 LENGTHS = 4.0 ** np.arange(1, 9)
@@ -78,48 +73,3 @@ def test_shuffled_baselines_are_not_fitted_and_short_series_are_skipped() -> Non
 def test_missing_columns_are_named() -> None:
     with pytest.raises(InputError, match="lacks columns"):
         fit_mi_series(planted_estimates().drop("stderr"))
-
-
-def test_pipeline_writes_fits_and_prints_json(tmp_path: Path) -> None:
-    path = tmp_path / "l2m.duckdb"
-    with Warehouse.open(path) as wh:
-        wh.start_run("planted", run_id="planted")
-        wh.replace_rows("mi_estimates", planted_estimates(), where={"run_id": "planted"})
-    cmd = [sys.executable, "-m", "pipelines.fit_exponents", "--warehouse", str(path), "--json"]
-    for _ in range(2):  # a rerun replaces, never duplicates
-        out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
-        assert out.returncode == 0, out.stderr
-    payload = json.loads(out.stdout)
-    assert {f["law"] for f in payload["fits"]} == {"power", "log", "decay"}
-    with Warehouse.open(path) as wh:
-        assert wh.query("SELECT count(*) AS n FROM fits")["n"][0] == 5
-    table = subprocess.run(
-        [sys.executable, "-m", "pipelines.fit_exponents", "--warehouse", str(path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert re.search(r"β = 0\.60\d", table.stdout) and re.search(r"α = 0\.(79|80)", table.stdout)
-
-
-def test_pipeline_on_empty_warehouse_says_what_to_run(tmp_path: Path) -> None:
-    path = tmp_path / "l2m.duckdb"
-    Warehouse.open(path).close()
-    out = subprocess.run(
-        [sys.executable, "-m", "pipelines.fit_exponents", "--warehouse", str(path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert out.returncode == 2
-    assert "no MI estimates" in out.stderr and "pipelines.gaussian_mi" in out.stderr
-
-
-def test_table_prints_open_interval_ends(capsys: pytest.CaptureFixture[str]) -> None:
-    from pipelines.fit_exponents import print_fits
-
-    rows = fit_mi_series(planted_estimates()).rows
-    open_ended = rows.with_columns(  # the fits table stores an infinite end as NULL
-        pl.when(pl.col("law") == "decay").then(None).otherwise(pl.col("exponent_hi"))
-        .alias("exponent_hi"),
-        pl.when(pl.col("law") == "decay").then(None).otherwise(pl.col("r2")).alias("r2"),
-    )  # fmt: skip
-    print_fits(open_ended, [])
-    line = next(x for x in capsys.readouterr().out.splitlines() if "planted_decay" in x)
-    assert re.search(r"\[0\.\d+, ∞\]", line)

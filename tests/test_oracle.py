@@ -110,7 +110,7 @@ def test_killed_run_resumes_without_duplicates(tmp_path, oracle, source):
         fresh_id = wh.start_run("oracle", run_id="fresh", config=oracle.describe())
         score_run(wh, fresh_id, oracle, source, plan, show_progress=False)
         fresh = wh.query("SELECT * FROM token_logprobs WHERE run_id = 'fresh'")
-    key = ["pair_id", "condition", "split_at", "position"]
+    key = ["sample_id", "condition", "split_at", "position"]
     assert resumed.height == fresh.height == 6 * (16 + 8 + 8)
     assert resumed.select(key).is_duplicated().sum() == 0
     joined = resumed.join(fresh, on=key)

@@ -139,11 +139,11 @@ class GaussianSampleSource:
         self.copies = int(copies)
         self.length = model.length
 
-    def samples(self, pair_ids: np.ndarray) -> np.ndarray:
-        ids = np.asarray(pair_ids, dtype=np.int64).reshape(-1)
+    def samples(self, sample_ids: np.ndarray) -> np.ndarray:
+        ids = np.asarray(sample_ids, dtype=np.int64).reshape(-1)
         xi = np.zeros((ids.size, self.copies, self.length))
-        for row, pair_id in enumerate(ids):  # one generator per pair: batching-independent
-            xi[row] = np.random.default_rng([self.seed, int(pair_id)]).standard_normal(
+        for row, sample_id in enumerate(ids):  # one generator per pair: batching-independent
+            xi[row] = np.random.default_rng([self.seed, int(sample_id)]).standard_normal(
                 (self.copies, self.length)
             )
         z = self.model.apply(xi)  # (n, copies, L)

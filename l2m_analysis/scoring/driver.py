@@ -4,7 +4,7 @@ Work is cut into batches of pairs; each (condition, split_at, pair range) is one
 with a deterministic key, committed atomically by ``Warehouse.append_batch``. A rerun of a killed
 run (same run id, same plan) skips every committed key and scores only the rest: no duplicates.
 
-Samples come from a ``SampleSource``: ``samples(pair_ids)`` must return the same tokens for the
+Samples come from a ``SampleSource``: ``samples(sample_ids)`` must return the same tokens for the
 same pair ids on every call (seed per pair), so resumed batches see the same data.
 In the ``split`` condition pair i's Y follows the X of pair (i + 1) mod n_pairs (Eq. 7's
 product of marginals p(x)p(y)).
@@ -35,7 +35,7 @@ class SampleSource(Protocol):
 
     length: int
 
-    def samples(self, pair_ids: np.ndarray) -> np.ndarray: ...
+    def samples(self, sample_ids: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -104,13 +104,13 @@ def score_run(
             todo = [k for k in plan.batch_keys(start, stop) if k[2] not in committed]
             skipped += len(plan.batch_keys(start, stop)) - len(todo)
             if todo:
-                pair_ids = np.arange(start, stop)
-                samples = source.samples(pair_ids)
-                partners = source.samples((pair_ids + 1) % plan.n_pairs)
-                check_pair_count(samples, pair_ids.size)
-                check_pair_count(partners, pair_ids.size)
+                sample_ids = np.arange(start, stop)
+                samples = source.samples(sample_ids)
+                partners = source.samples((sample_ids + 1) % plan.n_pairs)
+                check_pair_count(samples, sample_ids.size)
+                check_pair_count(partners, sample_ids.size)
                 for cond, split_at, key in todo:
-                    frame = score_batch(backend, pair_ids, samples, partners, cond, split_at)
+                    frame = score_batch(backend, sample_ids, samples, partners, cond, split_at)
                     if wh.append_batch(TABLE, run_id, key, frame):
                         written += 1
                         rows += frame.height
@@ -135,7 +135,7 @@ def build_requests(
 
 def score_batch(
     backend: ScoringBackend,
-    pair_ids: np.ndarray,
+    sample_ids: np.ndarray,
     samples: np.ndarray,
     partners: np.ndarray,
     condition: str,
@@ -145,7 +145,7 @@ def score_batch(
     requests = build_requests(samples, partners, condition, split_at)
     logprobs = backend.score(requests)
     frames = []
-    for pair_id, req, lp in zip(pair_ids, requests, logprobs, strict=True):
+    for sample_id, req, lp in zip(sample_ids, requests, logprobs, strict=True):
         n = len(req.continuation)
         lp = np.asarray(lp, dtype=np.float64)
         if lp.shape != (n,):
@@ -155,7 +155,7 @@ def score_batch(
             )
         frames.append(
             {
-                "pair_id": np.full(n, pair_id, dtype=np.int64),
+                "sample_id": np.full(n, sample_id, dtype=np.int64),
                 "position": np.arange(req.start_position, req.start_position + n, dtype=np.int32),
                 "token_id": backend.token_ids(req),
                 "logprob": lp,
@@ -164,9 +164,9 @@ def score_batch(
     columns = {k: np.concatenate([f[k] for f in frames]) for k in frames[0]}
     return pl.DataFrame(
         {
-            "pair_id": columns["pair_id"],
-            "condition": [condition] * len(columns["pair_id"]),
-            "split_at": np.full(len(columns["pair_id"]), split_at, dtype=np.int32),
+            "sample_id": columns["sample_id"],
+            "condition": [condition] * len(columns["sample_id"]),
+            "split_at": np.full(len(columns["sample_id"]), split_at, dtype=np.int32),
             "position": columns["position"],
             "token_id": columns["token_id"],
             "logprob": columns["logprob"],

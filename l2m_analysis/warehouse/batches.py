@@ -45,12 +45,20 @@ def check_run_id(run_id: str) -> None:
         )
 
 
-def conform(arrow: pa.Table, target: pa.Schema, table: str, run_id: str) -> pa.Table:
-    """Check a batch against its table schema and cast it; fills ``run_id`` when absent."""
-    if "run_id" not in arrow.column_names:
+def conform(
+    arrow: pa.Table, target: pa.Schema, table: str, run_id: str | None, fill_missing: bool = False
+) -> pa.Table:
+    """Check a batch against its table schema and cast it; fills ``run_id`` when absent (and
+    ``run_id`` is given) and, with ``fill_missing``, every other absent column with NULL."""
+    if "run_id" not in arrow.column_names and run_id is not None:
         arrow = arrow.append_column("run_id", pa.array([run_id] * arrow.num_rows, pa.string()))
     missing = [n for n in target.names if n not in arrow.column_names]
     extra = [n for n in arrow.column_names if n not in target.names]
+    if fill_missing and not extra:
+        for name in missing:
+            column = target.field(name)
+            arrow = arrow.append_column(column, pa.nulls(arrow.num_rows, column.type))
+        missing = []
     if missing or extra:
         raise InputError(
             f"batch for {table} has missing columns {missing} and unexpected columns {extra}",
@@ -65,19 +73,9 @@ def conform(arrow: pa.Table, target: pa.Schema, table: str, run_id: str) -> pa.T
             f"{table} needs the types {target}",
         ) from err
     run_ids = set(arrow.column("run_id").unique().to_pylist())
-    if run_ids - {run_id}:
+    if run_id is not None and run_ids - {run_id}:
         raise InputError(
             f"batch for run {run_id!r} holds rows of runs {sorted(run_ids)}",
             "write each run's rows under its own run id",
         )
     return arrow
-
-
-def duck_type(arrow_type: pa.DataType) -> str:
-    return {
-        pa.string(): "VARCHAR",
-        pa.int64(): "BIGINT",
-        pa.int32(): "INTEGER",
-        pa.float64(): "DOUBLE",
-        pa.bool_(): "BOOLEAN",
-    }[arrow_type]

@@ -1,7 +1,8 @@
-"""Find and read the named SQL files in ``queries/``.
+"""Find and read the named SQL files in ``queries/`` (a package, so they ship with the toolkit).
 
 The files are written to run unchanged in the DuckDB CLI against the warehouse; this module
-only reads them so Python can run the very same text.
+only reads them so Python can run the very same text. ``queries/staging/*.sql`` define the
+staging views every query may build on (created in the catalog by ``catalog.py``).
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from typing import Any
 import duckdb
 import polars as pl
 
+import queries
 from l2m_analysis.errors import L2MError
 
-QUERIES_DIR = Path(__file__).resolve().parents[2] / "queries"
+QUERIES_DIR = Path(queries.__file__).resolve().parent
+STAGING_DIR = QUERIES_DIR / "staging"
 
 
 def query_path(name: str) -> Path:
@@ -26,10 +29,18 @@ def query_path(name: str) -> Path:
     return path
 
 
+def _statement(path: Path) -> str:
+    return path.read_text().strip().rstrip(";").strip()
+
+
 def read_query(name: str) -> str:
     """The SQL of ``queries/<name>.sql`` as one SELECT statement (trailing ';' removed)."""
-    text = query_path(name).read_text()
-    return text.strip().rstrip(";").strip()
+    return _statement(query_path(name))
+
+
+def staging_queries() -> list[tuple[str, str]]:
+    """(view name, SELECT) of every staging view, in name order."""
+    return [(p.stem, _statement(p)) for p in sorted(STAGING_DIR.glob("*.sql"))]
 
 
 def sql_to_polars(
@@ -40,3 +51,11 @@ def sql_to_polars(
     if relation is None:  # a statement that returns nothing
         return pl.DataFrame()
     return pl.from_arrow(relation.to_arrow_table())
+
+
+def run_query(con: duckdb.DuckDBPyConnection, name: str, run_id: str | None = None) -> pl.DataFrame:
+    """``queries/<name>.sql`` unchanged on ``con``; only the rows of ``run_id`` when given."""
+    sql = read_query(name)
+    if run_id is None:
+        return sql_to_polars(con, sql)
+    return sql_to_polars(con, f"SELECT * FROM ({sql}) AS q WHERE q.run_id = ?", [run_id])

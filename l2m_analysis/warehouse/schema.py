@@ -1,11 +1,14 @@
 """The warehouse's tables: one place that says what every column is.
 
-Two kinds of table live in the warehouse:
+Every table is a folder of Parquet files under ``<warehouse>_parquet/<table>/``, one folder per
+run (``run_id=<id>/``), exposed to SQL as a view of the same name (``catalog.py``). Tables differ
+only in how their files are written (``store.py``):
 
-* **bulk tables** (``PARQUET_TABLES``) are Parquet files under ``<warehouse>/parquet/<table>/``,
-  partitioned by run (``run_id=<id>/``), appended batch by batch by producers, and exposed
-  to SQL as DuckDB views of the same name;
-* **result tables** (``DUCKDB_TABLES``) are ordinary DuckDB tables inside the database file.
+* **bulk tables** (``BULK_TABLES``: token_logprobs, tokens, counts) are appended batch by batch:
+  a file per batch key, never rewritten, so a killed producer resumes where it stopped;
+* **result tables** (``RESULT_TABLES``: runs, entropies, mi_estimates, fits, position_metrics)
+  hold one file per *partition* — the columns in ``PARTITIONS`` — and a step that recomputes a
+  partition replaces exactly that file, never another.
 
 Units: log-probabilities, entropies, MI, NLL and KL are in nats. ``position`` is the 0-based
 index of the scored token in its ORIGINAL sample (BOS excluded), so the Y-tokens of a pair keep
@@ -16,24 +19,27 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+# 2: every table in Parquet, the .duckdb file only a catalog of views; pair_id -> sample_id
+SCHEMA_VERSION = 2
 
-# The database file is created readable by DuckDB >= 1.5 (the `duckdb-cli` on PyPI is 1.5.x;
-# the Python package's default format is newer and the CLI refuses it). Applies at creation.
+# The catalog file is created readable by DuckDB >= 1.5 (the `duckdb-cli` on PyPI is 1.5.x;
+# the Python package's default format is newer and the CLI refuses it).
 STORAGE_COMPATIBILITY = "v1.5.0"
 CONNECT_CONFIG = {"storage_compatibility_version": STORAGE_COMPATIBILITY}
 
 # Conditions under which a token's log-probability was scored (see docs/warehouse.md):
 #   no_split  the whole sample, BOS + w_0 .. w_{n-1}: log q(w_pos | w_<pos)    (split_at = 0)
-#   split     Y of pair i after X (length split_at) of ANOTHER sample: vCLUB's q(Y|X') (Eq. 7)
-#   marginal  Y of pair i after BOS only: log q(Y)                              (Eq. 6)
+#   split     Y of sample i after X (length split_at) of ANOTHER sample: q(Y|X') (Eq. 7)
+#   marginal  Y of sample i after BOS only: log q(Y)                            (Eq. 6)
 CONDITIONS = ("no_split", "split", "marginal")
 
-PARQUET_TABLES: dict[str, pa.Schema] = {
+_TIMESTAMP = pa.timestamp("us")
+
+BULK_TABLES: dict[str, pa.Schema] = {
     "token_logprobs": pa.schema(
         [
             ("run_id", pa.string()),
-            ("pair_id", pa.int64()),  # sample index within the run; Y belongs to this sample
+            ("sample_id", pa.int64()),  # sample index within the run; Y belongs to this sample
             ("condition", pa.string()),  # one of CONDITIONS
             ("split_at", pa.int32()),  # ℓ, tokens in X; 0 for no_split
             ("position", pa.int32()),  # index in the ORIGINAL sample, 0-based, BOS excluded
@@ -74,98 +80,102 @@ PARQUET_TABLES: dict[str, pa.Schema] = {
     ),
 }
 
-# DuckDB DDL for the result tables. Names and columns are a public contract: SQL in queries/
-# written against one run works against every run.
-DUCKDB_TABLES: dict[str, str] = {
-    "runs": """
-        CREATE TABLE IF NOT EXISTS runs (
-            run_id          VARCHAR PRIMARY KEY,
-            kind            VARCHAR NOT NULL,   -- planted | gaussian_exact | oracle | corpus | ...
-            model           VARCHAR,            -- scoring model, NULL when none
-            tokenizer       VARCHAR,            -- name and sha256 of the tokenizer file
-            dataset         VARCHAR,            -- corpus or distribution family
-            config          JSON,               -- the producing run's full configuration
-            seed            BIGINT,
-            package_version VARCHAR,
-            git_commit      VARCHAR,
-            created_at      TIMESTAMP DEFAULT current_timestamp,
-            status          VARCHAR NOT NULL    -- running | complete | failed
-        )""",
-    "entropies": """
-        CREATE TABLE IF NOT EXISTS entropies (
-            run_id     VARCHAR NOT NULL,
-            source     VARCHAR NOT NULL,   -- corpus or distribution family
-            quantity   VARCHAR NOT NULL,   -- unigram | adjacent_pair | pair_distance
-                                           -- | entropy_rate (Gaussian, n = L) | ...
-            distance   INTEGER,            -- d for pair_distance, NULL otherwise
-            shuffled   BOOLEAN DEFAULT false,
-            estimator  VARCHAR NOT NULL,   -- grassberger | plugin | exact
-            value      DOUBLE NOT NULL,    -- nats
-            stderr     DOUBLE,             -- nats
-            n          BIGINT              -- number of observations (tokens or pairs)
-        )""",
-    "mi_estimates": """
-        CREATE TABLE IF NOT EXISTS mi_estimates (
-            run_id    VARCHAR NOT NULL,
-            source    VARCHAR NOT NULL,   -- corpus or distribution family
-            quantity  VARCHAR NOT NULL,   -- bipartite | two_point
-            estimator VARCHAR NOT NULL,   -- direct | direct_uncorrected | vclub | grassberger
-                                          -- | grassberger_shuffled | exact | exact_vclub
-                                          -- | exact_pair_average (docs/warehouse.md)
-            length    INTEGER,            -- L (bipartite), NULL for two_point
-            split_at  INTEGER,            -- ℓ (bipartite), NULL for two_point
-            ratio     INTEGER,            -- L/ℓ (bipartite), NULL for two_point
-            distance  INTEGER,            -- d (two_point), NULL for bipartite
-            value     DOUBLE NOT NULL,    -- nats
-            stderr    DOUBLE,             -- nats; NULL for exact
-            n         BIGINT              -- pairs of samples (bipartite) or token pairs (two_point)
-        )""",
-    "fits": """
-        CREATE TABLE IF NOT EXISTS fits (
-            run_id        VARCHAR NOT NULL,
-            source        VARCHAR NOT NULL,
-            quantity      VARCHAR NOT NULL,
-            estimator     VARCHAR NOT NULL,
-            ratio         INTEGER,          -- NULL for two_point
-            law           VARCHAR NOT NULL, -- power | decay | log
-            exponent      DOUBLE,           -- β for power, α for decay, NULL for log
-            exponent_lo   DOUBLE,           -- 95% interval of the exponent
-            exponent_hi   DOUBLE,
-            amplitude     DOUBLE,           -- A (power, decay) or a (log)
-            offset_c      DOUBLE,           -- C (decay) or b (log)
-            r2            DOUBLE,
-            aic           DOUBLE,
-            bic           DOUBLE,
-            n_points      INTEGER,
-            x_min         DOUBLE,
-            x_max         DOUBLE,
-            preferred_law VARCHAR,          -- power | log (bipartite); decay (two_point)
-            detail        JSON,
-            created_at    TIMESTAMP DEFAULT current_timestamp
-        )""",
-    "position_metrics": """
-        CREATE TABLE IF NOT EXISTS position_metrics (
-            run_id   VARCHAR NOT NULL,
-            model    VARCHAR,
-            seq_len  INTEGER NOT NULL,
-            position INTEGER NOT NULL,   -- 0-based, BOS excluded
-            kl       DOUBLE,             -- nats per token (Eq. E.36), NULL when p is unknown
-            nll      DOUBLE              -- nats per token (Eq. E.38)
-        )""",
+RESULT_TABLES: dict[str, pa.Schema] = {
+    "runs": pa.schema(
+        [
+            ("run_id", pa.string()),  # letters, digits, _ . -; names the run's folders
+            ("kind", pa.string()),  # planted | gaussian_exact | oracle | corpus | ...
+            ("model", pa.string()),  # scoring model, NULL when none
+            ("tokenizer", pa.string()),  # name and sha256 of the tokenizer file
+            ("dataset", pa.string()),  # corpus or distribution family
+            ("config", pa.string()),  # JSON: the producing run's full configuration
+            ("seed", pa.int64()),
+            ("package_version", pa.string()),
+            ("git_commit", pa.string()),
+            ("created_at", _TIMESTAMP),  # UTC
+            ("updated_at", _TIMESTAMP),  # UTC, last status change
+            ("status", pa.string()),  # running | complete | failed
+        ]
+    ),
+    "entropies": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("source", pa.string()),  # corpus or distribution family
+            ("quantity", pa.string()),  # unigram | adjacent_pair | pair_distance | entropy_rate
+            ("distance", pa.int32()),  # d for pair_distance, NULL otherwise
+            ("shuffled", pa.bool_()),
+            ("estimator", pa.string()),  # grassberger | plugin | exact
+            ("value", pa.float64()),  # nats
+            ("stderr", pa.float64()),  # nats
+            ("n", pa.int64()),  # number of observations (tokens or pairs)
+            ("data_run_id", pa.string()),  # the run whose data were counted (e.g. the corpus)
+        ]
+    ),
+    "mi_estimates": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("source", pa.string()),  # corpus or distribution family
+            ("quantity", pa.string()),  # bipartite | two_point
+            # direct | direct_uncorrected | vclub | grassberger | grassberger_shuffled | exact
+            # | exact_vclub | exact_pair_average (docs/warehouse.md)
+            ("estimator", pa.string()),
+            ("length", pa.int32()),  # L (bipartite), NULL for two_point
+            ("split_at", pa.int32()),  # ℓ (bipartite), NULL for two_point
+            ("ratio", pa.int32()),  # L/ℓ (bipartite), NULL for two_point
+            ("distance", pa.int32()),  # d (two_point), NULL for bipartite
+            ("value", pa.float64()),  # nats
+            ("stderr", pa.float64()),  # nats, total; NULL for exact values
+            ("stderr_common", pa.float64()),  # nats: the part of stderr shared by every point
+            ("n", pa.int64()),  # pairs of samples (bipartite) or token pairs (two_point)
+        ]
+    ),
+    "fits": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("source", pa.string()),
+            ("quantity", pa.string()),
+            ("estimator", pa.string()),
+            ("ratio", pa.int32()),  # NULL for two_point
+            ("law", pa.string()),  # power | decay | log
+            ("exponent", pa.float64()),  # β for power, α for decay, NULL for log
+            ("exponent_lo", pa.float64()),  # 95% interval of the exponent (NULL: open end)
+            ("exponent_hi", pa.float64()),
+            ("amplitude", pa.float64()),  # A (power, decay) or a (log)
+            ("offset_c", pa.float64()),  # C (decay) or b (log)
+            ("r2", pa.float64()),
+            ("aic", pa.float64()),
+            ("bic", pa.float64()),
+            ("n_points", pa.int32()),
+            ("x_min", pa.float64()),
+            ("x_max", pa.float64()),
+            ("preferred_law", pa.string()),  # power | log (bipartite); decay (two_point)
+            ("n_dropped", pa.int32()),  # points of the series not used by this fit
+            ("drop_reason", pa.string()),  # why, NULL when none
+            ("warnings", pa.list_(pa.string())),  # why the fit may not be informative
+            ("detail", pa.string()),  # JSON: interval method, standard errors, ...
+            ("created_at", _TIMESTAMP),
+        ]
+    ),
+    "position_metrics": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("model", pa.string()),
+            ("seq_len", pa.int32()),
+            ("position", pa.int32()),  # 0-based, BOS excluded
+            ("kl", pa.float64()),  # nats per token (Eq. E.36), NULL when p is unknown
+            ("nll", pa.float64()),  # nats per token (Eq. E.38)
+        ]
+    ),
 }
 
-# Bookkeeping tables (underscore: not part of the research schema).
-META_TABLES: dict[str, str] = {
-    "_meta": "CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
-    # one row per committed Parquet batch; a batch is visible only once it is recorded here
-    "_batches": """
-        CREATE TABLE IF NOT EXISTS _batches (
-            table_name   VARCHAR NOT NULL,
-            run_id       VARCHAR NOT NULL,
-            batch_key    VARCHAR NOT NULL,
-            path         VARCHAR NOT NULL,  -- relative to the warehouse folder
-            n_rows       BIGINT NOT NULL,
-            committed_at TIMESTAMP DEFAULT current_timestamp,
-            PRIMARY KEY (table_name, run_id, batch_key)
-        )""",
+TABLES: dict[str, pa.Schema] = {**BULK_TABLES, **RESULT_TABLES}
+
+# The columns whose values name one file of a result table: a step that recomputes the rows of
+# one partition replaces that file and no other (docs/warehouse.md).
+PARTITIONS: dict[str, tuple[str, ...]] = {
+    "runs": ("run_id",),
+    "entropies": ("run_id", "source", "quantity", "estimator"),
+    "mi_estimates": ("run_id", "source", "quantity", "estimator"),
+    "fits": ("run_id", "source", "quantity", "estimator", "ratio"),
+    "position_metrics": ("run_id",),
 }

@@ -1,23 +1,23 @@
-"""The warehouse: one DuckDB file plus per-run Parquet batches exposed as views.
+"""The warehouse: Parquet files committed by atomic rename, and views over them.
 
-Layout for ``warehouse/l2m.duckdb``::
+Layout for ``--warehouse warehouse/l2m.duckdb``::
 
-    warehouse/l2m.duckdb                                   runs, entropies, mi_estimates, fits, ...
-    warehouse/l2m_parquet/<table>/run_id=<id>/<batch>.parquet   token_logprobs, tokens, counts
+    warehouse/l2m.duckdb                               catalog: views only, for the DuckDB CLI
+    warehouse/l2m_parquet/_warehouse.json              marker: format, schema version
+    warehouse/l2m_parquet/<table>/run_id=<id>/<name>.parquet      one committed file each
+    warehouse/l2m_parquet/_commits/<table>/run_id=<id>/<name>.json    its commit record
 
-A Parquet batch is committed in three steps: write ``<batch>.parquet.tmp``, rename it to
-``<batch>.parquet`` (atomic), record it in ``_batches``. On open, files that were renamed but
-never recorded (a run killed between the last two steps) and stray ``.tmp`` files are removed,
-so the views show exactly the committed batches and a rerun rewrites the lost batch once.
+Writers commit files (``files.py``) and never lock anything; readers (this class, the DuckDB
+CLI, notebooks) query views whose globs see only committed files. Bulk tables are appended per
+batch key; result tables are replaced per partition (``schema.PARTITIONS``), never wider.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import re
 import secrets
+import sys
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,52 +25,63 @@ from typing import Any
 import duckdb
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.compute as pc
 
 import l2m_analysis
-from l2m_analysis.cli import default_warehouse_path
 from l2m_analysis.errors import InputError, WarehouseError
-from l2m_analysis.warehouse import schema
-from l2m_analysis.warehouse.batches import as_arrow, check_run_id, conform, duck_type, git_commit
+from l2m_analysis.warehouse import catalog, schema
+from l2m_analysis.warehouse.batches import as_arrow, check_run_id, conform, git_commit
+from l2m_analysis.warehouse.files import (
+    CommitRecord,
+    commit_file,
+    committed_records,
+    data_path,
+    file_name,
+    record_dir,
+    remove_file,
+    run_dir,
+)
+from l2m_analysis.warehouse.location import data_root_for, resolve_catalog
+from l2m_analysis.warehouse.opening import prepare
 from l2m_analysis.warehouse.queries import read_query, sql_to_polars
 
-# Migrations from an older schema version: {old_version: [SQL, ...]} bringing it to old + 1.
-MIGRATIONS: dict[int, list[str]] = {}
+
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 class Warehouse:
-    """An open warehouse. Use ``Warehouse.open(path)``, ideally as a context manager."""
+    """An open warehouse. Use ``Warehouse.open(path)``, ideally as a context manager.
 
-    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    ``con`` is an in-memory DuckDB connection with every table and staging view; it holds no
+    lock on anything, so any number of processes may read and write at once.
+    """
+
+    def __init__(self, path: Path, root: Path, notify: Callable[[str], None]) -> None:
         self.path = path
-        self.con = con
-        self.parquet_root = path.parent / f"{path.stem}_parquet"
+        self.root = root
+        self.notify = notify
+        self.con = duckdb.connect()
+        catalog.attach_views(self.con, root)
 
     # ------------------------------------------------------------------ opening
     @classmethod
-    def open(cls, path: str | Path | None = None, *, create: bool = True) -> Warehouse:
-        """Open (and with ``create`` make) the warehouse at ``path`` (default: see cli.py)."""
-        path = Path(path) if path is not None else default_warehouse_path()
-        path = path.expanduser().resolve()
-        if not path.exists() and not create:
-            raise WarehouseError(
-                f"no warehouse at {path}",
-                "run `python -m pipelines.run_all` (or a producer such as "
-                "`python -m pipelines.gaussian_mi`) first, or pass --warehouse PATH",
-            )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:  # a new file is written in a format the DuckDB CLI can read (schema.py)
-            con = duckdb.connect(str(path), config=schema.CONNECT_CONFIG)
-        except duckdb.IOException as err:
-            raise WarehouseError(
-                f"cannot open {path}: {err}",
-                "another process (a pipeline or the DuckDB CLI) may hold it; close it and retry",
-            ) from err
-        wh = cls(path, con)
-        wh._ensure_schema()
-        wh._drop_uncommitted_files()
-        wh._refresh_views()
-        return wh
+    def open(
+        cls,
+        path: str | Path | None = None,
+        *,
+        create: bool = True,
+        notify: Callable[[str], None] = _to_stderr,
+    ) -> Warehouse:
+        """Open (and with ``create`` make) the warehouse whose catalog is ``path``."""
+        path = resolve_catalog(path)
+        root = data_root_for(path)
+        prepare(path, root, create=create, notify=notify)
+        return cls(path, root, notify)
+
+    @property
+    def parquet_root(self) -> Path:
+        return self.root
 
     def __enter__(self) -> Warehouse:
         return self
@@ -80,71 +91,6 @@ class Warehouse:
 
     def close(self) -> None:
         self.con.close()
-
-    def _ensure_schema(self) -> None:
-        existing = {
-            r[0] for r in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
-        }
-        if existing and "_meta" not in existing:
-            raise WarehouseError(
-                f"{self.path} is a DuckDB file but not an l2m-analysis warehouse (no _meta table)",
-                "point --warehouse at a new file or an existing l2m warehouse",
-            )
-        for ddl in (*schema.META_TABLES.values(), *schema.DUCKDB_TABLES.values()):
-            self.con.execute(ddl)
-        rows = self.con.execute("SELECT value FROM _meta WHERE key = 'schema_version'").fetchall()
-        row = rows[0] if rows else None
-        if row is None:
-            self.con.execute(
-                "INSERT INTO _meta VALUES ('schema_version', ?)", [str(schema.SCHEMA_VERSION)]
-            )
-            return
-        version = int(row[0])
-        if version > schema.SCHEMA_VERSION:
-            raise WarehouseError(
-                f"{self.path} has schema version {version}, newer than this toolkit's "
-                f"{schema.SCHEMA_VERSION}",
-                "upgrade l2m-analysis (pip install -e . in an up-to-date checkout)",
-            )
-        while version < schema.SCHEMA_VERSION:
-            if version not in MIGRATIONS:
-                raise WarehouseError(
-                    f"{self.path} has schema version {version} and no migration to "
-                    f"{schema.SCHEMA_VERSION} exists",
-                    "re-create the warehouse by rerunning the producing pipelines",
-                )
-            for sql in MIGRATIONS[version]:
-                self.con.execute(sql)
-            version += 1
-            self.con.execute(
-                "UPDATE _meta SET value = ? WHERE key = 'schema_version'", [str(version)]
-            )
-
-    def _drop_uncommitted_files(self) -> None:
-        if not self.parquet_root.exists():
-            return
-        committed = {r[0] for r in self.con.execute("SELECT path FROM _batches").fetchall()}
-        for file in self.parquet_root.rglob("*"):
-            rel = file.relative_to(self.path.parent).as_posix()
-            if file.is_file() and (file.suffix == ".tmp" or rel not in committed):
-                file.unlink()
-
-    def _refresh_views(self, tables: list[str] | None = None) -> None:
-        """(Re)create each Parquet table's view with the absolute path of its files."""
-        for table in tables or list(schema.PARQUET_TABLES):
-            has_files = self.con.execute(
-                "SELECT count(*) FROM _batches WHERE table_name = ?", [table]
-            ).fetchall()[0][0]
-            if has_files:
-                glob = (self.parquet_root / table / "*" / "*.parquet").as_posix()
-                body = f"SELECT * FROM read_parquet('{glob}', union_by_name = true)"
-            else:  # an empty view with the right column types
-                cols = ", ".join(
-                    f"CAST(NULL AS {duck_type(f.type)}) AS {f.name}"
-                    for f in schema.PARQUET_TABLES[table]
-                )
-                body = f"SELECT {cols} WHERE false"
-            self.con.execute(f"CREATE OR REPLACE VIEW {table} AS {body}")
 
     # ------------------------------------------------------------------ runs
     def start_run(
@@ -160,111 +106,123 @@ class Warehouse:
     ) -> str:
         """Register a run (status ``running``) and return its id; an existing id is resumed.
 
-        Resuming requires the same kind and config, so a rerun never mixes two setups.
+        Resuming requires the same kind and config, so a rerun never mixes two setups; a run
+        that has no committed data yet may be restarted with a new config.
         """
         config_json = json.dumps(config or {}, sort_keys=True, default=str)
         if run_id is None:
             stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
             run_id = f"{kind}-{stamp}-{secrets.token_hex(2)}"
         check_run_id(run_id)
-        found = self.con.execute(
-            "SELECT kind, CAST(config AS VARCHAR) FROM runs WHERE run_id = ?", [run_id]
-        ).fetchall()
-        old = found[0] if found else None
+        old = self._run_row(run_id)
+        now = _now()
         if old is not None:
-            old_config = json.dumps(json.loads(old[1] or "{}"), sort_keys=True)
-            if old[0] != kind or old_config != config_json:
+            same = old["kind"] == kind and _canonical(old["config"]) == config_json
+            if not same and self.has_data(run_id):
                 raise WarehouseError(
-                    f"run {run_id!r} already exists with kind {old[0]!r} and a different config",
-                    "rerun with the original options to resume it, or choose a new --run-id",
+                    f"run {run_id!r} already exists with kind {old['kind']!r} and a different "
+                    "config, and has committed data",
+                    "rerun with the original options to resume it, choose a new --run-id, or "
+                    f"delete it: python -m pipelines.runs --delete {run_id}",
                 )
-            self.con.execute("UPDATE runs SET status = 'running' WHERE run_id = ?", [run_id])
-            return run_id
-        self.con.execute(
-            "INSERT INTO runs (run_id, kind, model, tokenizer, dataset, config, seed, "
-            "package_version, git_commit, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')",
-            [
-                run_id,
-                kind,
-                model,
-                tokenizer,
-                dataset,
-                config_json,
-                seed,
-                l2m_analysis.__version__,
-                git_commit(),
-            ],
-        )
+            if not same:
+                self.notify(f"note: run {run_id} had no committed data; restarted with new options")
+            created = old["created_at"] if same else now
+        else:
+            created = now
+        self._write_run({
+            "run_id": run_id, "kind": kind, "model": model, "tokenizer": tokenizer,
+            "dataset": dataset, "config": config_json, "seed": seed,
+            "package_version": l2m_analysis.__version__, "git_commit": git_commit(),
+            "created_at": created, "updated_at": now, "status": "running",
+        })  # fmt: skip
         return run_id
 
     def finish_run(self, run_id: str, status: str = "complete") -> None:
-        self.require_run(run_id)
-        self.con.execute("UPDATE runs SET status = ? WHERE run_id = ?", [status, run_id])
+        row = self.require_run(run_id)
+        self._write_run({**row, "status": status, "updated_at": _now()})
 
     def require_run(self, run_id: str) -> dict[str, Any]:
         """The ``runs`` row of ``run_id``; a clear error listing known runs if there is none."""
-        rows = self.query("SELECT * FROM runs WHERE run_id = ?", [run_id])
-        if rows.is_empty():
+        row = self._run_row(run_id)
+        if row is None:
             known = self.query("SELECT run_id FROM runs ORDER BY created_at")["run_id"].to_list()
             raise WarehouseError(
                 f"unknown run id {run_id!r} in {self.path}",
                 f"use one of: {', '.join(known)}" if known else "no runs yet: run a producer first",
             )
-        return rows.row(0, named=True)
+        return row
+
+    def has_run(self, run_id: str) -> bool:
+        return self._run_row(run_id) is not None
+
+    def _run_row(self, run_id: str) -> dict[str, Any] | None:
+        check_run_id(run_id)
+        rows = self.query("SELECT * FROM runs WHERE run_id = ?", [run_id])
+        return rows.row(0, named=True) if rows.height else None
+
+    def _write_run(self, row: dict[str, Any]) -> None:
+        arrow = pa.Table.from_pylist([row], schema=schema.RESULT_TABLES["runs"])
+        commit_file(self.root, "runs", row["run_id"], row["run_id"], arrow, name="run")
+
+    def has_data(self, run_id: str) -> bool:
+        """True when any table but ``runs`` has a committed file of the run."""
+        return any(
+            next(run_dir(self.root, t, run_id).glob("*.parquet"), None) is not None
+            for t in schema.TABLES
+            if t != "runs"
+        )
+
+    def delete_run(self, run_id: str) -> dict[str, int]:
+        """Delete every file of the run in every table (data, then records); rows per table."""
+        self.require_run(run_id)
+        deleted: dict[str, int] = {}
+        for table in [t for t in schema.TABLES if t != "runs"] + ["runs"]:  # runs row last
+            records = committed_records(self.root, table, run_id)
+            deleted[table] = sum(r.n_rows for r in records)
+            for path in run_dir(self.root, table, run_id).glob("*.parquet"):
+                remove_file(self.root, table, run_id, path.name[: -len(".parquet")])
+            for folder in (run_dir(self.root, table, run_id), record_dir(self.root, table, run_id)):
+                _remove_tree(folder)
+        return deleted
 
     # ------------------------------------------------------------------ bulk tables
+    def batches(self, table: str, run_id: str) -> list[CommitRecord]:
+        """Commit records of the run's committed batches of ``table``, by batch key."""
+        return committed_records(self.root, table, run_id)
+
     def committed_batches(self, table: str, run_id: str) -> set[str]:
-        rows = self.con.execute(
-            "SELECT batch_key FROM _batches WHERE table_name = ? AND run_id = ?", [table, run_id]
-        ).fetchall()
-        return {r[0] for r in rows}
+        return {r.key for r in self.batches(table, run_id)}
 
     def batch_files(self, table: str, run_id: str) -> list[tuple[Path, int]]:
         """The run's committed Parquet files of `table` in batch-key order, with row counts."""
-        rows = self.con.execute(
-            "SELECT path, n_rows FROM _batches WHERE table_name = ? AND run_id = ? "
-            "ORDER BY batch_key",
-            [table, run_id],
-        ).fetchall()
-        return [(self.path.parent / path, int(n)) for path, n in rows]
+        return [
+            (data_path(self.root, table, run_id, r.name), r.n_rows)
+            for r in self.batches(table, run_id)
+        ]
 
     def append_batch(
-        self, table: str, run_id: str, batch_key: str, data: pa.Table | pl.DataFrame
+        self,
+        table: str,
+        run_id: str,
+        batch_key: str,
+        data: pa.Table | pl.DataFrame,
+        meta: dict[str, Any] | None = None,
     ) -> bool:
-        """Commit one batch of a Parquet table atomically; False if it was committed before."""
-        target = schema.PARQUET_TABLES.get(table)
+        """Commit one batch of a bulk table atomically; False if it was committed before.
+
+        ``meta``: the producer's facts about the batch (JSON-able), kept in its commit record.
+        """
+        target = schema.BULK_TABLES.get(table)
         if target is None:
             raise InputError(
-                f"{table!r} is not a Parquet table", f"use one of {sorted(schema.PARQUET_TABLES)}"
+                f"{table!r} is not a bulk table", f"use one of {sorted(schema.BULK_TABLES)}"
             )
         check_run_id(run_id)
-        if batch_key in self.committed_batches(table, run_id):
+        if data_path(self.root, table, run_id, file_name(batch_key)).exists():
             return False
         arrow = conform(as_arrow(data), target, table, run_id)
-        digest = hashlib.sha1(batch_key.encode()).hexdigest()[:10]
-        stem = re.sub(r"[^A-Za-z0-9_.-]", "_", batch_key)[:80]
-        final = self.parquet_root / table / f"run_id={run_id}" / f"{stem}-{digest}.parquet"
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.with_name(final.name + ".tmp")
-        pq.write_table(arrow, tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-        first = not self.con.execute(
-            "SELECT count(*) FROM _batches WHERE table_name = ?", [table]
-        ).fetchall()[0][0]
-        self.con.execute(
-            "INSERT INTO _batches (table_name, run_id, batch_key, path, n_rows) VALUES (?,?,?,?,?)",
-            [
-                table,
-                run_id,
-                batch_key,
-                final.relative_to(self.path.parent).as_posix(),
-                arrow.num_rows,
-            ],
-        )
-        if first:
-            self._refresh_views([table])
+        commit_file(self.root, table, run_id, batch_key, arrow, meta)
         return True
 
     def scored_runs(self, conditions: tuple[str, ...], run_id: str | None, fix: str) -> list[str]:
@@ -291,41 +249,57 @@ class Warehouse:
         return [run_id] if run_id is not None else scored
 
     # ------------------------------------------------------------------ result tables
-    def replace_rows(self, table: str, data: pa.Table | pl.DataFrame, where: dict[str, Any]) -> int:
-        """Delete the rows of ``table`` matching ``where``, insert ``data``; one transaction."""
-        if table not in schema.DUCKDB_TABLES:
+    def replace_partitions(
+        self,
+        table: str,
+        data: pa.Table | pl.DataFrame,
+        recomputed: Iterable[dict[str, Any]] = (),
+    ) -> int:
+        """Replace the partitions of ``table`` that ``data`` holds rows of, and nothing else.
+
+        A partition is one value of each column in ``schema.PARTITIONS[table]``; its file is
+        replaced atomically by the rows of that value. ``recomputed``: partitions the caller
+        recomputed and found empty — their old rows are removed. Returns rows written.
+        """
+        target = schema.RESULT_TABLES.get(table)
+        if target is None or table == "runs":
             raise InputError(
-                f"{table!r} is not a result table", f"use one of {sorted(schema.DUCKDB_TABLES)}"
+                f"{table!r} is not a result table",
+                f"use one of {sorted(set(schema.RESULT_TABLES) - {'runs'})}",
             )
-        arrow = as_arrow(data)
-        columns = self._columns(table)
-        unknown = [c for c in arrow.column_names if c not in columns]
-        if unknown or any(c not in columns for c in where):
-            raise InputError(
-                f"columns {unknown or list(where)} are not in table {table}",
-                f"{table} has columns {columns} (see docs/warehouse.md)",
-            )
-        conditions = " AND ".join(f"{c} IS NOT DISTINCT FROM ?" for c in where) or "true"
-        names = ", ".join(arrow.column_names)
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            self.con.execute(f"DELETE FROM {table} WHERE {conditions}", list(where.values()))
-            if arrow.num_rows:
-                self.con.register("_incoming", arrow)
-                self.con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _incoming")
-                self.con.unregister("_incoming")
-            self.con.execute("COMMIT")
-        except Exception:
-            self.con.execute("ROLLBACK")
-            raise
+        arrow = conform(as_arrow(data), target, table, None, fill_missing=True)
+        if "created_at" in target.names:
+            stamp = pa.array([_now()] * arrow.num_rows, target.field("created_at").type)
+            column = arrow.column("created_at")
+            arrow = arrow.set_column(
+                target.get_field_index("created_at"), "created_at",
+                pc.coalesce(column, stamp) if arrow.num_rows else column,
+            )  # fmt: skip
+        keys = schema.PARTITIONS[table]
+        frame = pl.from_arrow(arrow)
+        groups = frame.group_by(list(keys), maintain_order=True) if frame.height else []
+        written = set()
+        for values, part in groups:
+            partition = dict(zip(keys, values, strict=True))
+            self._commit_partition(table, partition, part.to_arrow().cast(target))
+            written.add(_partition_key(partition))
+        for partition in recomputed:
+            missing = [k for k in keys if k not in partition]
+            if missing:
+                raise InputError(f"partition {partition} lacks {missing}", f"name every {keys}")
+            partition = {k: partition[k] for k in keys}
+            if _partition_key(partition) not in written:
+                name = _partition_name(table, partition)
+                remove_file(self.root, table, partition["run_id"], name)
         return arrow.num_rows
 
-    def _columns(self, table: str) -> list[str]:
-        rows = self.con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index",
-            [table],
-        ).fetchall()
-        return [r[0] for r in rows]
+    def _commit_partition(self, table: str, partition: dict[str, Any], arrow: pa.Table) -> None:
+        run_id = partition["run_id"]
+        if run_id is None:
+            raise InputError(f"{table} rows without run_id", "give every row its run_id")
+        check_run_id(run_id)
+        key = _partition_key(partition)
+        commit_file(self.root, table, run_id, key, arrow, name=_partition_name(table, partition))
 
     # ------------------------------------------------------------------ reading
     def query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
@@ -341,6 +315,34 @@ class Warehouse:
         )
 
     def table_counts(self) -> dict[str, int]:
-        """Rows per research table (Parquet views and result tables)."""
-        names = [*schema.PARQUET_TABLES, *schema.DUCKDB_TABLES]
-        return {t: self.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in names}
+        """Rows per research table."""
+        return {
+            t: self.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in schema.TABLES
+        }
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _canonical(config: str | None) -> str:
+    return json.dumps(json.loads(config or "{}"), sort_keys=True, default=str)
+
+
+def _partition_key(partition: dict[str, Any]) -> str:
+    return json.dumps([[k, partition[k]] for k in sorted(partition)], default=str)
+
+
+def _partition_name(table: str, partition: dict[str, Any]) -> str:
+    """The file name of a partition: its values in schema order, and a digest of them."""
+    values = [partition[k] for k in schema.PARTITIONS[table] if k != "run_id"]
+    return file_name(_partition_key(partition), "__".join(map(str, values)) or "all")
+
+
+def _remove_tree(folder: Path) -> None:
+    """Remove an emptied run folder (stray temporary files of killed writers included)."""
+    if not folder.is_dir():
+        return
+    for leftover in folder.iterdir():
+        leftover.unlink()
+    folder.rmdir()

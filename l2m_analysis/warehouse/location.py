@@ -1,0 +1,41 @@
+"""Where a warehouse lives: the catalog file the user names and the data folder beside it.
+
+``--warehouse warehouse/l2m.duckdb`` (default ``$L2M_WAREHOUSE`` or ``warehouse/l2m.duckdb``) names
+the catalog; the data are in ``warehouse/l2m_parquet/``, marked by ``_warehouse.json``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from l2m_analysis.errors import WarehouseError
+
+DEFAULT_WAREHOUSE = Path("warehouse") / "l2m.duckdb"
+WAREHOUSE_ENV = "L2M_WAREHOUSE"
+MARKER = "_warehouse.json"
+FORMAT = "l2m-analysis warehouse"
+
+
+def default_warehouse_path() -> Path:
+    """The warehouse file used when ``--warehouse`` is not given."""
+    return Path(os.environ.get(WAREHOUSE_ENV, str(DEFAULT_WAREHOUSE)))
+
+
+def resolve_catalog(path: str | Path | None) -> Path:
+    """The absolute catalog path for ``path`` (default: see above); refuses a directory."""
+    path = Path(path) if path is not None else default_warehouse_path()
+    path = Path(os.path.abspath(path.expanduser()))
+    if path.is_dir():
+        inside = sorted(p.name for p in path.glob("*.duckdb"))
+        hint = f"e.g. --warehouse {path / (inside[0] if inside else DEFAULT_WAREHOUSE.name)}"
+        raise WarehouseError(
+            f"--warehouse {path} is a directory; the warehouse is named by its .duckdb file",
+            f"pass the catalog file, {hint}",
+        )
+    return path
+
+
+def data_root_for(catalog: Path) -> Path:
+    """The data folder of the catalog ``<dir>/<stem>.duckdb``: ``<dir>/<stem>_parquet``."""
+    return catalog.parent / f"{catalog.stem}_parquet"
