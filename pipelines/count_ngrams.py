@@ -11,8 +11,10 @@ Steps:
      is the estimator's bias floor;
   4. writes count-of-counts to `ngram_counts` (order 1, 2) and `pair_counts` (distance,
      shuffled), one batch per series, and prints pairs per distance.
-A corpus larger than --block-tokens is counted block by block with per-key partial counts
-spilled to --spill-dir in hash buckets and merged bucket by bucket: memory stays bounded.
+Steps 1-3 are l2m_analysis.corpus.block_counting.count_token_files; this command only asks the
+warehouse for the files, writes the batches and prints. A corpus larger than --block-tokens is
+counted block by block with per-key partial counts spilled to --spill-dir in hash buckets and
+merged bucket by bucket: memory stays bounded.
 Rerunning counts only the series not yet committed, so new --distances add their series, and
 a very large corpus can be counted a few distances at a time (less scratch disk per call).
 
@@ -25,27 +27,27 @@ Next: python -m pipelines.twopoint_mi --run-id <run>
 from __future__ import annotations
 
 import json
-import shutil
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import polars as pl
-import pyarrow.parquet as pq
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from l2m_analysis.cli import make_parser, run_cli
-from l2m_analysis.corpus.corpus_counts import CorpusCounts, count_corpus
+from l2m_analysis.cli import make_parser, nonnegative_int, positive_int, run_cli
+from l2m_analysis.corpus.block_counting import (
+    COUNT_STAGE,
+    CountOptions,
+    count_token_files,
+    plan_counting,
+)
+from l2m_analysis.corpus.corpus_counts import CorpusCounts
 from l2m_analysis.corpus.counting import ENGINES, check_key_packing
-from l2m_analysis.corpus.series import BASELINES, DEFAULT_DISTANCES, check_distances, order_block
-from l2m_analysis.corpus.streaming import StreamingCounter
+from l2m_analysis.corpus.series import BASELINES, DEFAULT_DISTANCES, check_distances
 from l2m_analysis.errors import InputError, WarehouseError
 from l2m_analysis.warehouse import Warehouse
-
-TOKEN_COLUMNS = ["doc_id", "chunk_index", "position", "token_id"]
 
 
 def build_parser():
@@ -54,7 +56,7 @@ def build_parser():
     )
     parser.add_argument(
         "--distances",
-        type=int,
+        type=positive_int,
         nargs="+",
         default=list(DEFAULT_DISTANCES),
         help="pair distances d (default 1 2 4 ... 8192)",
@@ -73,10 +75,12 @@ def build_parser():
         help="shuffle baseline: shift (default) rotates the Y stream by a seeded "
         "offset, keeping its serial correlation; permute: random permutation",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the baseline (default 0)")
+    parser.add_argument(
+        "--seed", type=nonnegative_int, default=0, help="seed of the baseline (default 0)"
+    )
     parser.add_argument(
         "--block-tokens",
-        type=int,
+        type=positive_int,
         default=10_000_000,
         help="tokens counted in memory at once (default 1e7: ~1 GB, about 100 bytes per "
         "token); larger corpora stream block by block through --spill-dir",
@@ -90,7 +94,7 @@ def build_parser():
     )
     parser.add_argument(
         "--buckets",
-        type=int,
+        type=positive_int,
         default=16,
         help="hash buckets of the spilled partial counts (default 16); raise it "
         "if one bucket of the largest series does not fit in memory",
@@ -106,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console()
     with Warehouse.open(args.warehouse, create=False) as wh:
         run = wh.require_run(args.run_id)
-        files, sizes = token_files(wh, args.run_id)
+        files = token_files(wh, args.run_id)
         vocab_size = corpus_vocab_size(wh, run)
         wanted = {("ngram_counts", f"order-{o}") for o in (1, 2)}
         wanted |= {
@@ -119,37 +123,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         if wanted <= done:
             console.print(f"run {args.run_id}: every requested series is already counted")
         else:  # only distances not yet counted (1-grams and 2-grams are cheap: always)
-            counts = count_run(files, sizes, vocab_size, todo or (1,), args, wh, console)
+            spill = args.spill_dir or wh.path.parent / f"{wh.path.stem}_spill" / args.run_id
+            options = CountOptions(engine=args.engine, baseline=args.baseline, seed=args.seed,
+                                   block_tokens=args.block_tokens, buckets=args.buckets,
+                                   spill_dir=spill)  # fmt: skip
+            counts = count_with_progress(files, vocab_size, todo or (1,), options, console)
             write_counts(wh, args.run_id, counts, todo)
         print_summary(wh, args.run_id, distances, console)
     console.print(f"next: python -m pipelines.twopoint_mi --run-id {args.run_id}")
     return 0
 
 
-def token_files(wh: Warehouse, run_id: str) -> tuple[list[Path], list[int]]:
-    """The run's committed `tokens` Parquet files in batch order, and their row counts."""
+def token_files(wh: Warehouse, run_id: str) -> list[tuple[Path, int]]:
+    """The run's committed `tokens` Parquet files in batch order, with their row counts."""
     files = wh.batch_files("tokens", run_id)
     if sum(n for _, n in files) == 0:
         raise WarehouseError(
             f"run {run_id!r} has no tokens (empty corpus or not prepared)",
             f"python -m pipelines.prepare_corpus --run-id {run_id} [--source ...]",
         )
-    return [path for path, _ in files], [n for _, n in files]
-
-
-def plan_blocks(sizes: list[int], block_tokens: int) -> list[list[int]]:
-    """Group consecutive files (indices) into blocks of <= block_tokens rows; a file larger
-    than that is a block on its own (files hold whole documents and are never split)."""
-    blocks: list[list[int]] = []
-    size = 0
-    for i, n in enumerate(sizes):
-        if blocks and size + n <= block_tokens:
-            blocks[-1].append(i)
-            size += n
-        else:
-            blocks.append([i])
-            size = n
-    return blocks
+    return [(Path(path), n) for path, n in files]
 
 
 def corpus_vocab_size(wh: Warehouse, run: dict) -> int:
@@ -162,51 +155,19 @@ def corpus_vocab_size(wh: Warehouse, run: dict) -> int:
     return check_key_packing(int(vocab))
 
 
-def iter_blocks(
-    files: list[Path], blocks: list[list[int]]
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(token_ids, group_ids) of each planned block. A document split across blocks is an error
-    (its cross-block pairs would be lost)."""
-    seen_docs: set[int] = set()
-    for block in blocks:
-        tables = [pq.read_table(files[i], columns=TOKEN_COLUMNS) for i in block]
-        cols = {c: np.concatenate([t.column(c).to_numpy() for t in tables]) for c in TOKEN_COLUMNS}
-        docs = set(np.unique(cols["doc_id"]).tolist())
-        if docs & seen_docs:
-            raise InputError(
-                f"documents {sorted(docs & seen_docs)[:5]} are split across token batches",
-                "prepare the corpus again with prepare_corpus (it writes whole documents)",
-            )
-        seen_docs.update(docs)
-        block = order_block(cols["doc_id"], cols["chunk_index"], cols["position"], cols["token_id"])
-        del tables, cols  # do not hold the raw columns while the block is counted
-        yield block
-
-
-def count_run(files, sizes, vocab_size, distances, args, wh, console) -> CorpusCounts:
-    """Steps 1-3: in memory when the run fits one block, else streamed with spilling."""
-    n_series = 2 + 2 * len(distances)
-    blocks = plan_blocks(sizes, args.block_tokens)
-    label = f"counting {sum(sizes):,} tokens in {len(blocks)} block(s)"
+def count_with_progress(files, vocab_size, distances, options, console) -> CorpusCounts:
+    """Steps 1-3 (``corpus.block_counting``) with a progress bar per stage."""
+    plan = plan_counting(files, distances, options)
+    label = f"counting {plan.n_tokens:,} tokens in {len(plan.blocks)} block(s)"
     with Progress(console=console) as progress:
-        task = progress.add_task(label, total=n_series * len(blocks))
-        advance = lambda _: progress.advance(task)  # noqa: E731
-        if len(blocks) == 1:
-            token_ids, group_ids = next(iter_blocks(files, blocks))
-            return count_corpus(token_ids, group_ids, vocab_size, distances, engine=args.engine,
-                                shuffle_seed=args.seed, baseline=args.baseline,
-                                on_series=advance)  # fmt: skip
-        spill = args.spill_dir or wh.path.parent / f"{wh.path.stem}_spill" / args.run_id
-        counter = StreamingCounter(vocab_size, spill, distances, engine=args.engine,
-                                   shuffle_seed=args.seed, baseline=args.baseline,
-                                   n_buckets=args.buckets)  # fmt: skip
-        try:
-            for token_ids, group_ids in iter_blocks(files, blocks):
-                counter.add_block(token_ids, group_ids, on_series=advance)
-            merge = progress.add_task("merging buckets", total=n_series)
-            return counter.result(on_series=lambda _: progress.advance(merge))
-        finally:
-            shutil.rmtree(spill, ignore_errors=True)
+        tasks = {COUNT_STAGE: progress.add_task(label, total=plan.count_steps)}
+
+        def on_step(stage: str) -> None:
+            if stage not in tasks:  # the merge bar appears once every block is counted
+                tasks[stage] = progress.add_task("merging buckets", total=plan.merge_steps)
+            progress.advance(tasks[stage])
+
+        return count_token_files(files, vocab_size, distances, options, on_step)
 
 
 def write_counts(wh: Warehouse, run_id: str, counts: CorpusCounts, distances) -> None:

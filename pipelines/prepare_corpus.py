@@ -1,7 +1,10 @@
 """Read a corpus, tokenize it, cut it into sentence-aligned samples, store them as `tokens`.
 
 Steps:
-  1. reads documents from --source (see --format; default: the embedded four Gutenberg books);
+  1. reads documents from --source (see --format; default: the embedded four Gutenberg books;
+     .gz/.bz2/.xz files are decompressed transparently); documents with more than 1% of their
+     bytes undecodable or control characters are skipped as binary and counted, and a source
+     that is mostly binary (more than half of its documents or bytes) is refused;
   2. tokenizes each with --tokenizer (default: the paper's GPT-NeoX-20B, shipped offline);
   3. cuts each document into samples that start at a sentence and hold >= --min-tokens tokens
      (Appendix E; regex sentence splitter, see docs/corpus.md);
@@ -30,7 +33,7 @@ import polars as pl
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from l2m_analysis.cli import make_parser, run_cli
+from l2m_analysis.cli import make_parser, positive_int, run_cli
 from l2m_analysis.corpus.gutenberg import EMBEDDED_NAME
 from l2m_analysis.corpus.samples import CorpusReport, PreparedDocument, prepare_document
 from l2m_analysis.corpus.sources import EMBEDDED, FORMATS, detect_format, iter_documents
@@ -60,7 +63,8 @@ def build_parser():
         choices=FORMATS,
         help="txt: .txt files, one document each; gutenberg: raw PG files split "
         "into books; jsonl / parquet: one document per record; hf: a "
-        "datasets save_to_disk folder; auto (default): guessed from --source",
+        "datasets save_to_disk folder; auto (default): guessed from --source; "
+        ".gz/.bz2/.xz files are decompressed transparently",
     )
     parser.add_argument(
         "--text-column",
@@ -80,23 +84,26 @@ def build_parser():
     )
     parser.add_argument(
         "--min-tokens",
-        type=int,
+        type=positive_int,
         default=4096,
         help="a sample holds at least this many tokens (default 4096); shorter "
         "documents and remainders are dropped and counted",
     )
     parser.add_argument(
-        "--max-docs", type=int, default=None, help="read at most this many documents (default: all)"
+        "--max-docs",
+        type=positive_int,
+        default=None,
+        help="read at most this many documents, binary ones included (default: all)",
     )
     parser.add_argument(
         "--max-tokens",
-        type=int,
+        type=positive_int,
         default=None,
         help="keep at most this many tokens, whole samples, documents in order (default: all)",
     )
     parser.add_argument(
         "--batch-tokens",
-        type=int,
+        type=positive_int,
         default=1_000_000,
         help="tokens per committed Parquet batch, whole documents (default 1e6)",
     )
@@ -105,10 +112,6 @@ def build_parser():
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    for name in ("min_tokens", "max_docs", "max_tokens", "batch_tokens"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise InputError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
     console = Console()
     tokenizer = load_tokenizer(args.tokenizer)
     fmt = detect_format(args.source) if args.format == "auto" else args.format
@@ -127,13 +130,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = write_tokens(wh, run_id, args, fmt, tokenizer, console)
         for line in report.lines():
             console.print(line)
-        if report.samples == 0:
+        problem = report.failure(args.source, args.min_tokens)  # mostly binary, or no samples
+        if problem is not None:
             wh.finish_run(run_id, status="failed")
-            raise InputError(
-                f"no samples: {report.documents} documents read, none with >= "
-                f"{args.min_tokens} tokens after sentence alignment (empty or too short corpus)",
-                "lower --min-tokens, or check --source / --format / --text-column",
-            )
+            raise problem
         wh.finish_run(run_id)
     console.print(f"next: python -m pipelines.count_ngrams --run-id {run_id}")
     return 0
@@ -182,13 +182,11 @@ def write_tokens(wh, run_id, args, fmt, tokenizer, console) -> CorpusReport:
             if budget is not None and budget < args.min_tokens:  # no further sample fits
                 report.stopped_by = "--max-tokens"
                 break
-            if doc.doc_id in done:  # resumed: its batch is committed
+            if doc.is_binary:  # skipped and counted, never tokenized
+                report.add_binary(doc)
+            elif doc.doc_id in done:  # resumed: its batch is committed
                 row = per_doc.get(doc.doc_id, {"samples": 0, "tokens": 0})
-                report.documents += 1
-                report.resumed_documents += 1
-                report.documents_kept += int(row["samples"] > 0)
-                report.samples += row["samples"]
-                report.tokens += row["tokens"]
+                report.add_resumed(doc, row["samples"], row["tokens"])
                 next_sample += row["samples"]
                 budget = None if budget is None else budget - row["tokens"]
             else:

@@ -50,15 +50,37 @@ def test_joint_log_density_matches_scipy(family):
     assert np.allclose(model.log_density(z), reference, rtol=1e-10)
 
 
-def test_tokens_stack_copies_and_bos_is_zero():
+def stacking_errors(tokens: np.ndarray, sigma: np.ndarray) -> tuple[float, float]:
+    """tokens (n, L, copies): the largest |empirical - Σ| of one copy's covariance and the
+    largest |cross-covariance| between two copies, each in units of its sampling stderr."""
+    n, _, copies = tokens.shape
+    stderr = np.sqrt((1 + sigma**2) / n)  # Var(z_i z_j) = 1 + ρ² for unit variances
+    covariance = [tokens[:, :, c].T @ tokens[:, :, c] / n for c in range(copies)]
+    own = max((np.abs(cov - sigma) / stderr).max() for cov in covariance)
+    pairs = [(a, b) for a in range(copies) for b in range(a + 1, copies)]
+    cross = max(np.abs(tokens[:, :, a].T @ tokens[:, :, b] / n).max() for a, b in pairs)
+    return float(own), float(cross * np.sqrt(n))  # independent copies: Var(z_i w_j) = 1
+
+
+def test_tokens_stack_independent_copies_and_bos_is_zero():
+    """Eq. (E.34): each copy of a token is an independent draw of the family: every copy has
+    covariance Σ and copies are uncorrelated with each other."""
     model = HierarchicalGaussian("log", 2)
-    tokens = model.sample_tokens(3, np.random.default_rng(0), copies=64)
-    assert tokens.shape == (3, 16, 64)  # (n, L, copies), Eq. (E.34)
-    flat = tokens.transpose(0, 2, 1).reshape(-1, 16)  # copies are independent samples
-    assert np.allclose(model.whiten(model.apply(model.whiten(flat))), model.whiten(flat))
-    framed = with_bos(tokens)
-    assert framed.shape == (3, 17, 64)
-    assert np.all(framed[:, 0] == 0) and np.array_equal(framed[:, 1:], tokens)
+    sigma = covariance_dense("log", 2)
+    n, copies = 20_000, 3
+    tokens = model.sample_tokens(n, np.random.default_rng(0), copies=copies)
+    assert tokens.shape == (n, 16, copies)  # (n, L, copies)
+    own, cross = stacking_errors(tokens, sigma)
+    assert own < 5 and cross < 5, (own, cross)
+    # the check fails for wrong stackings: copies taken as neighbouring positions of one draw,
+    # or one draw repeated as every copy
+    flat = model.sample(n * copies, np.random.default_rng(1))  # (n·copies, L)
+    assert stacking_errors(flat.reshape(n, 16, copies), sigma)[0] > 20
+    repeated = np.repeat(flat[:n, :, None], copies, axis=2)
+    assert stacking_errors(repeated, sigma)[1] > 20
+    framed = with_bos(tokens[:4])
+    assert framed.shape == (4, 17, copies)
+    assert np.all(framed[:, 0] == 0) and np.array_equal(framed[:, 1:], tokens[:4])
 
 
 def test_sample_source_is_independent_of_batching():
