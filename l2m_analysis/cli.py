@@ -77,13 +77,24 @@ def make_parser(
     return parser
 
 
-def command_line(main: Callable, argv: Sequence[str] | None) -> str:
-    """The command that runs ``main`` with ``argv``, as a user would type it."""
-    module = sys.modules.get(main.__module__)
-    spec = getattr(module, "__spec__", None)
-    name = spec.name if spec is not None else main.__module__
-    args = list(argv) if argv is not None else sys.argv[1:]
-    return f"python -m {name} {shlex.join(args)}".rstrip()
+def command_line(module: str, argv: Sequence[str] | None) -> str:
+    """``python -m <module> <argv>`` as a user would type it, without ``--warehouse`` (a copied
+    warehouse re-produces its files into itself: the reader adds its own --warehouse)."""
+    args, skip = [], False
+    for arg in list(argv) if argv is not None else sys.argv[1:]:
+        if skip:
+            skip = False
+        elif arg == "--warehouse":
+            skip = True
+        elif not arg.startswith("--warehouse="):
+            args.append(arg)
+    return f"python -m {module} {shlex.join(args)}".rstrip()
+
+
+def _module_name(main: Callable) -> str:
+    """The importable name of ``main``'s module (``__main__`` under ``python -m``)."""
+    spec = getattr(sys.modules.get(main.__module__), "__spec__", None)
+    return spec.name if spec is not None else main.__module__
 
 
 def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
@@ -92,7 +103,7 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
     Files the command commits record it as their producer (``check_warehouse`` names it).
     """
     try:
-        with producing(command_line(main, argv)):
+        with producing(command_line(_module_name(main), argv)):
             return main(argv)
     except L2MError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -20,6 +20,7 @@ Examples:
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections import defaultdict
 from collections.abc import Sequence
@@ -49,7 +50,7 @@ def build_parser():
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     with Warehouse.open(args.warehouse, create=False) as wh:
         report = check(wh.root, args.tmp_age)
         console.print(f"warehouse {wh.path}; data in {wh.root}")
@@ -70,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print("[green]every committed file is sound[/]")
         return 0
     for command, n in to_rerun.items():
-        console.print(f"re-produce {n} file(s): {command}")
+        where = f" --warehouse {shlex.quote(str(wh.path))}" if command.startswith("python") else ""
+        console.print(f"re-produce {n} file(s): {command}{where}")
     left = [p for p in report.problems if not (args.repair and p.kind in REPAIRABLE)]
     if not left and not to_rerun:
         return 0

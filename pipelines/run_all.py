@@ -18,7 +18,6 @@ Steps (names for --only/--skip):
 from __future__ import annotations
 
 import importlib
-import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -26,7 +25,7 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
-from l2m_analysis.cli import make_parser, run_cli
+from l2m_analysis.cli import command_line, make_parser, run_cli
 from l2m_analysis.errors import L2MError
 from l2m_analysis.warehouse import producing
 from l2m_analysis.warehouse.location import default_warehouse_path
@@ -87,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         main_of_step = importlib.import_module(step.module).main
         for run_args in step.runs:
             argv = ["--warehouse", warehouse, *run_args]
-            with producing(f"python -m {step.module} {shlex.join(argv)}"):
+            with producing(command_line(step.module, argv)):
                 code = main_of_step(argv)
             if code:
                 raise L2MError(

@@ -40,7 +40,7 @@ def build_parser():
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     with Warehouse.open(args.warehouse, create=False) as wh:
         if args.delete:
             return delete(wh, args.delete, args.yes, console)
