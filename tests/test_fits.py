@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-import re
 
 import numpy as np
 import pytest
 
 from l2m_analysis.errors import InputError
+from l2m_analysis.exponents import FITS_COLUMNS
 from l2m_analysis.fits import (
     compare_laws,
     fit_decay_with_offset,
     fit_log_law,
     fit_power_law,
 )
-from l2m_analysis.warehouse.schema import DUCKDB_TABLES
 
 SEEDS = range(50)
 LENGTHS = 4.0 ** np.arange(1, 9)  # L = 4^1 .. 4^8
@@ -164,14 +163,11 @@ def test_compare_laws_log_law_stays_feasible():
     assert np.all(cmp.log_slope * np.log(LENGTHS) + cmp.log_intercept > 0)
 
 
-def _fits_columns() -> set[str]:
-    ddl = DUCKDB_TABLES["fits"]
-    return set(re.findall(r"^\s+(\w+)\s+[A-Z]", ddl, flags=re.M)) - {"CREATE"}
-
-
 def test_rows_match_the_fits_table():
-    keys = _fits_columns() - {"run_id", "source", "quantity", "estimator", "ratio",
-                              "preferred_law", "created_at"}  # fmt: skip
+    # what fit_mi_series adds (the series keys, the verdict, the drop counts, the warnings)
+    added = {"run_id", "source", "quantity", "estimator", "ratio", "preferred_law",
+             "n_dropped", "drop_reason", "warnings"}  # fmt: skip
+    keys = set(FITS_COLUMNS) - added
     y = _planted_decay(0, False)[0]
     rows = [
         fit_power_law(LENGTHS, 0.5 * LENGTHS**0.4).to_row(),
@@ -180,7 +176,7 @@ def test_rows_match_the_fits_table():
         *compare_laws(LENGTHS, 0.5 * LENGTHS**0.4).to_rows(),
     ]
     for row in rows:
-        assert keys <= set(row) <= _fits_columns()
+        assert keys <= set(row) <= set(FITS_COLUMNS)
         json.dumps(row, allow_nan=False)  # JSON-able, no NaN/inf
     assert [r["law"] for r in rows] == ["power", "log", "decay", "power", "log"]
     assert rows[2]["amplitude"] == pytest.approx(0.3, rel=0.2)
