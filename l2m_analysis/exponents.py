@@ -2,7 +2,12 @@
 
 A *series* is one (run_id, source, quantity, estimator, ratio): bipartite MI against L
 (power law ``I = A·L^β`` vs. log law ``I = a·log L + b``) or two-point MI against d
-(``I = A·d^(−α) + C``, Eq. A.18). The result is a frame with the columns of the ``fits`` table.
+(``I = A·d^(−α) + C``, Eq. A.17/A.18). The result is a frame with the columns ``FITS_SCHEMA``.
+
+Points a fit cannot use are dropped and counted, never silently: a point without a value, and
+I ≤ 0 where the fit takes log I (the power-vs-log comparison; the decay fit without stderr). The
+stderr-weighted decay fit works on I itself and keeps every point. Each row carries the count,
+the reason and the warnings of ``fits.diagnostics``.
 """
 
 from __future__ import annotations
@@ -15,15 +20,31 @@ import polars as pl
 
 from l2m_analysis.errors import InputError
 from l2m_analysis.fits import compare_laws, fit_decay_with_offset
+from l2m_analysis.fits.diagnostics import fit_warnings
 
 SERIES_KEYS = ["run_id", "source", "quantity", "estimator", "ratio"]
+# The rows frame: one row per fitted law of a series.
+FITS_SCHEMA: dict[str, pl.DataType] = {
+    "run_id": pl.String, "source": pl.String, "quantity": pl.String, "estimator": pl.String,
+    "ratio": pl.Int32, "law": pl.String, "exponent": pl.Float64, "exponent_lo": pl.Float64,
+    "exponent_hi": pl.Float64, "amplitude": pl.Float64, "offset_c": pl.Float64,
+    "r2": pl.Float64, "aic": pl.Float64, "bic": pl.Float64,
+    "n_points": pl.Int32,  # points fitted
+    "x_min": pl.Float64, "x_max": pl.Float64, "preferred_law": pl.String,
+    "detail": pl.String,  # JSON object: every other field of the fit result
+    "n_dropped": pl.Int32,  # points of the series not fitted (0 when none)
+    "drop_reason": pl.String,  # why, e.g. "2 points with I <= 0 (...)"; NULL when none
+    "warnings": pl.List(pl.String),  # fits.diagnostics rules that fired; [] when none
+}  # fmt: skip
+FITS_COLUMNS = list(FITS_SCHEMA)
 # Estimators that are baselines, not signals: listed next to the signal, never fitted.
 BASELINE_SUFFIX = "_shuffled"
 
 
 @dataclass(frozen=True)
 class SeriesFits:
-    """Fitted rows (``fits`` columns) and the series that were skipped, with the reason."""
+    """Fitted rows (``FITS_SCHEMA``) and the series that were skipped: each skipped entry is the
+    series keys plus reason, n_points (usable points), n_dropped and drop_reason."""
 
     rows: pl.DataFrame
     skipped: list[dict[str, object]] = field(default_factory=list)
@@ -32,7 +53,11 @@ class SeriesFits:
 def fit_mi_series(
     estimates: pl.DataFrame, *, min_points: int = 3, weighted: bool = True, n_boot: int = 200
 ) -> SeriesFits:
-    """Fit each series in ``estimates`` (rows of ``mi_estimates``; values in nats)."""
+    """Fit each series in ``estimates`` (rows of ``mi_estimates``; values in nats).
+
+    A series with fewer than ``min_points`` usable points is skipped. ``weighted``: use the
+    stderr column when every point has one > 0 (else that series is fitted unweighted).
+    ``n_boot``: wild-bootstrap replicates of each decay fit."""
     required = {"run_id", "source", "quantity", "estimator", "value", "stderr"}
     missing = required - set(estimates.columns)
     if missing:
@@ -47,26 +72,65 @@ def fit_mi_series(
         ident = dict(zip(SERIES_KEYS, key, strict=True))
         if str(ident["estimator"]).endswith(BASELINE_SUFFIX):
             continue
-        x_col = "length" if ident["quantity"] == "bipartite" else "distance"
-        series = series.filter(pl.col(x_col).is_not_null()).sort(x_col)
-        # One value per x: the estimates at a given x are averaged over splits (none expected).
-        series = series.group_by(x_col, maintain_order=True).agg(
-            pl.col("value").mean(), (pl.col("stderr") ** 2).mean().sqrt()
-        )
-        positive = series.filter(pl.col("value") > 0)
-        if positive.height < min_points:
-            skipped.append({**ident, "reason": f"{positive.height} positive points < {min_points}"})
+        x, y, se, drops = _usable_points(series, str(ident["quantity"]), weighted)
+        counts = {"n_points": int(x.size), **drops}
+        if x.size < min_points:
+            skipped.append({**ident, "reason": f"{x.size} usable points < {min_points}", **counts})
             continue
-        x = positive[x_col].to_numpy().astype(float)
-        y = positive["value"].to_numpy()
-        se = positive["stderr"].to_numpy() if weighted else None
-        if se is not None and (np.isnan(se).any() or (se <= 0).any()):
-            se = None  # exact values (no stderr) are fitted unweighted
         try:
-            rows.extend(_fit_one(ident, x, y, se, n_boot))
+            fitted = _fit_one(ident, x, y, se, n_boot)
         except InputError as err:
-            skipped.append({**ident, "reason": err.problem})
+            skipped.append({**ident, "reason": err.problem, **counts})
+            continue
+        for row in fitted:
+            row.update(drops, warnings=fit_warnings(row, x, y, se, min_points))
+        rows.extend(fitted)
     return SeriesFits(_rows_frame(rows), skipped)
+
+
+def _usable_points(series: pl.DataFrame, quantity: str, weighted: bool):
+    """The points a series' fit uses -> x (L or d), y (nats), stderr or None, each (n,), and
+    {"n_dropped", "drop_reason"} for the rest.
+
+    Dropped: rows without x, points without a value (NULL/NaN), and I <= 0 where the fit takes
+    log I (bipartite; two-point without usable stderr). Kept: I <= 0 in the stderr-weighted
+    decay fit, which works on I itself."""
+    x_col = "length" if quantity == "bipartite" else "distance"
+    reasons: list[tuple[int, str]] = [(series[x_col].null_count(), f"with no {x_col}")]
+    series = series.filter(pl.col(x_col).is_not_null()).sort(x_col)
+    # One value per x: the estimates at a given x are averaged over splits (none expected).
+    series = series.group_by(x_col, maintain_order=True).agg(
+        pl.col("value").mean(), (pl.col("stderr") ** 2).mean().sqrt()
+    )
+    valid = pl.col("value").is_not_null() & pl.col("value").is_not_nan()
+    reasons.append((series.height - series.filter(valid).height, "with no value (NULL or NaN)"))
+    series = series.filter(valid)
+    if quantity == "bipartite":  # the comparison is on log I, weighted or not
+        series = _drop_non_positive(series, reasons, "the law comparison on log I")
+    se = _stderr(series) if weighted else None
+    if se is None and quantity != "bipartite":
+        series = _drop_non_positive(series, reasons, "the log-space decay fit, Eq. A.18,")
+    reasons = [(k, why) for k, why in reasons if k]
+    drops = {
+        "n_dropped": sum(k for k, _ in reasons),
+        "drop_reason": "; ".join(f"{k} point{'s' * (k != 1)} {why}" for k, why in reasons) or None,
+    }
+    x = series[x_col].to_numpy().astype(float)
+    y = series["value"].to_numpy().astype(float)
+    return x, y, se, drops
+
+
+def _stderr(series: pl.DataFrame) -> np.ndarray | None:
+    """The points' stderr when every one is > 0, else None (e.g. exact values: unweighted)."""
+    se = series["stderr"].to_numpy().astype(float)
+    return None if np.isnan(se).any() or (se <= 0).any() else se
+
+
+def _drop_non_positive(series: pl.DataFrame, reasons: list, need: str) -> pl.DataFrame:
+    """Drop I <= 0 (a fit that takes log I), noting how many in ``reasons``."""
+    kept = series.filter(pl.col("value") > 0)
+    reasons.append((series.height - kept.height, f"with I <= 0 ({need} needs I > 0)"))
+    return kept
 
 
 def _fit_one(
@@ -82,14 +146,6 @@ def _fit_one(
 def _rows_frame(rows: list[dict[str, object]]) -> pl.DataFrame:
     for row in rows:
         row["detail"] = json.dumps(row.get("detail") or {}, default=float)
-    schema = {
-        "run_id": pl.String, "source": pl.String, "quantity": pl.String,
-        "estimator": pl.String, "ratio": pl.Int32, "law": pl.String, "exponent": pl.Float64,
-        "exponent_lo": pl.Float64, "exponent_hi": pl.Float64, "amplitude": pl.Float64,
-        "offset_c": pl.Float64, "r2": pl.Float64, "aic": pl.Float64, "bic": pl.Float64,
-        "n_points": pl.Int32, "x_min": pl.Float64, "x_max": pl.Float64,
-        "preferred_law": pl.String, "detail": pl.String,
-    }  # fmt: skip
     return pl.DataFrame(
-        [{k: row.get(k) for k in schema} for row in rows], schema=schema, orient="row"
+        [{k: row.get(k) for k in FITS_SCHEMA} for row in rows], schema=FITS_SCHEMA, orient="row"
     )

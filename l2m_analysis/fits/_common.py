@@ -1,7 +1,7 @@
 """What every fit shares: input checks, the ``fits``-row base class, JSON-safe scalars.
 
 ``_FitBase`` holds the fields common to every result and maps a result onto the columns of the
-``fits`` table (``warehouse/schema.py``).
+``fits`` rows (``exponents.FITS_SCHEMA``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from l2m_analysis.errors import InputError
 
 _ROW_COLUMNS = ("exponent", "exponent_lo", "exponent_hi", "amplitude", "offset_c")
 _SHARED_COLUMNS = ("r2", "aic", "bic", "n_points", "x_min", "x_max")
+# The fewest points each law accepts (decay: three parameters and one degree of freedom).
+MIN_POINTS = {"power": 3, "log": 3, "decay": 4}
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,17 @@ def _check(x, y, stderr, min_points: int, positive_y: str | None):
             "measure more lengths/distances",
         )
     return out["x"], out["y"], out.get("stderr")
+
+
+def gaussian_ic(ssr: float, w: np.ndarray, k: int) -> tuple[float, float]:
+    """AIC, BIC of a (weighted) Gaussian least-squares fit; statsmodels' llf and k convention.
+
+    ssr: Σ w·residual²; w (n,): the weights; residual scale estimated (not counted in k)."""
+    n = w.size
+    if not np.isfinite(ssr):
+        return np.inf, np.inf
+    llf = -n / 2 * (np.log(2 * np.pi * max(ssr, 1e-300) / n) + 1) + 0.5 * np.sum(np.log(w))
+    return float(2 * k - 2 * llf), float(k * np.log(n) - 2 * llf)
 
 
 def _num(v):

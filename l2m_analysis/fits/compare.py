@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
-from l2m_analysis.fits._common import _check, _num
+from l2m_analysis.fits._common import MIN_POINTS, _check, _num, gaussian_ic
 from l2m_analysis.fits.log_law import LogLawFit, fit_log_law
 from l2m_analysis.fits.power import PowerLawFit, fit_power_law
 
@@ -55,14 +55,14 @@ def compare_laws(x, y, stderr=None) -> LawComparison:
     log(a·log L + b), refitted on that scale from the linear fit), so ΔAIC = n·log(SSR_log /
     SSR_power) and AIC and BIC agree on ``preferred``. Weights (I/σ)² when ``stderr`` is given.
     """
-    x, y, s = _check(x, y, stderr, min_points=3, positive_y="law comparison")
+    x, y, s = _check(x, y, stderr, min_points=MIN_POINTS["power"], positive_y="law comparison")
     power, loglaw = fit_power_law(x, y, s), fit_log_law(x, y, s)
     lx, ly = np.log(x), np.log(y)
     w = np.ones_like(y) if s is None else (y / s) ** 2
     a, b, ssr_log = _log_law_on_log_scale(lx, ly, w, loglaw.slope, loglaw.intercept)
     ssr_pow = float(np.sum(w * power.result.resid**2))
-    aic_p, bic_p = _gaussian_ic(ssr_pow, w, k=2)
-    aic_l, bic_l = _gaussian_ic(ssr_log, w, k=2)
+    aic_p, bic_p = gaussian_ic(ssr_pow, w, k=2)
+    aic_l, bic_l = gaussian_ic(ssr_log, w, k=2)
     return LawComparison(
         power=power,
         log=loglaw,
@@ -92,12 +92,3 @@ def _log_law_on_log_scale(lx, ly, w, a0, b0):
             if np.all(sol.x[0] * lx + sol.x[1] > 0) and 2 * sol.cost < best[2]:
                 best = (float(sol.x[0]), float(sol.x[1]), float(2 * sol.cost))
     return best
-
-
-def _gaussian_ic(ssr: float, w: np.ndarray, k: int) -> tuple[float, float]:
-    """AIC, BIC of a (weighted) Gaussian least-squares fit; statsmodels' llf and k convention."""
-    n = w.size
-    if not np.isfinite(ssr):
-        return np.inf, np.inf
-    llf = -n / 2 * (np.log(2 * np.pi * max(ssr, 1e-300) / n) + 1) + 0.5 * np.sum(np.log(w))
-    return float(2 * k - 2 * llf), float(k * np.log(n) - 2 * llf)

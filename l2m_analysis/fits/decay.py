@@ -1,8 +1,14 @@
-"""Two-point MI decay with offset, I_d = A·d^(−α) + C (Eq. A.17, A.18).
+"""Two-point MI decay with offset, I_d = A·d^(−α) + C (Eq. A.17, A.18): the result and the entry.
 
-C (the systematic bias) is profiled out: least squares of log(I − C) on log d for each C.
-Intervals for α and C by profile likelihood (``decay_profile.py``); for A (and, in ``detail``,
-α and C) by a wild bootstrap in log space.
+Two fits, by what the points carry:
+
+* without standard errors: the paper's log-space fit (Eq. A.18, ``decay_log.py``), 0 ≤ C < min I,
+  every I > 0;
+* with standard errors σ: least chi-square Σ((I − C − A·d^−α)/σ)² in I (``decay_chi2.py``),
+  A ≥ 0, C ≥ 0, any sign of I.
+
+Either way α and C get profile-likelihood intervals on the fit's own sum of squares, and A (and,
+in ``detail``, α and C) a wild-bootstrap interval.
 """
 
 from __future__ import annotations
@@ -11,22 +17,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import statsmodels.api as sm
-from scipy.optimize import minimize_scalar
 from scipy.stats import t as t_dist
 
 from l2m_analysis.errors import InputError
-from l2m_analysis.fits._common import _ROW_COLUMNS, _base, _check, _FitBase
-from l2m_analysis.fits.decay_profile import minimize_fraction, profile_intervals
+from l2m_analysis.fits._common import _ROW_COLUMNS, MIN_POINTS, _check, _FitBase
+from l2m_analysis.fits.decay_chi2 import fit_chi2
+from l2m_analysis.fits.decay_log import fit_log_space
 
 
 @dataclass(frozen=True)
 class DecayFit(_FitBase):
-    """I_d = A·d^(−α) + C, 0 ≤ C < min I. exponent = α; amplitude = A, offset = C in nats.
+    """I_d = A·d^(−α) + C. exponent = α; amplitude = A, offset = C in nats.
 
     Intervals at ``ci_level`` by ``interval_method``; bootstrap_* from the wild bootstrap (None
-    when n_boot = 0). r2/aic/bic: the regression of log(I − C) on log d at the best C, with C
-    counted as a parameter (k = 3).
+    when n_boot = 0). r2/aic/bic: unweighted, of the regression of log(I − C) on log d at the
+    best C; weighted, of the chi-square fit on the linear scale. C is counted (k = 3) either way.
     """
 
     exponent: float
@@ -56,113 +61,66 @@ class DecayFit(_FitBase):
 def fit_decay_with_offset(
     d, y, stderr=None, n_boot: int = 200, seed: int = 0, alpha: float = 0.05
 ) -> DecayFit:
-    """Fit I_d = A·d^(−α) + C with 0 ≤ C < min I by least squares of log(I − C) (Eq. A.18).
+    """Fit I_d = A·d^(−α) + C to y (nats) at distances d (shape (n,), n >= 4).
 
-    C is profiled: for each C, (log A, α) is the closed-form OLS of log(I − C) on log d; the
-    profile SSE is scanned on a grid of C/min(I) in [0, 1), zoomed, and polished by bounded
-    Brent (``minimize_scalar``). With ``stderr``: weights (m/σ)² with m = A·d^(−α) the fitted
-    I − C (two reweighting passes), the delta method for var(log(I − C)).
+    Without ``stderr``: Eq. A.18, least squares of log(I − C) on log d with C profiled over
+    [0, min I) (a grid of C/min I, zoomed, polished by bounded Brent); needs every I > 0, and its
+    intervals assume noise ∝ I − C. With ``stderr`` σ (n,): the minimum of the chi-square
+    Σ((I − C − A·d^−α)/σ)² over A ≥ 0, C ≥ 0 and α (exact profile of α, grid, zoom, bounded
+    Brent); I may be ≤ 0.
 
-    Intervals for α and C (level 1 − alpha): profile likelihood (``decay_profile.py``); with
-    ``stderr`` on the chi-square Σ((I − C − A·d^−α)/σ)², without on the log-space sum of
-    squares. exponent_stderr = half-width / t(n−3). A's interval, and bootstrap intervals for α
-    and C in ``detail``: wild bootstrap in log space (Rademacher signs on residuals; ``n_boot``
-    replicates, ``seed``; 0 skips it), every replicate refitted including C.
-    Unweighted intervals assume noise ∝ I − C; with noise ∝ I pass ``stderr``. Needs n >= 4.
+    Intervals for α and C (level 1 − alpha): profile likelihood on the same sum of squares the
+    point estimate minimizes (``profile.py``); exponent_stderr = half-width / t(n−3). A's
+    interval, and bootstrap intervals for α and C in ``detail``: wild bootstrap (Rademacher signs
+    on the residuals, log-space ones without σ, linear ones with σ; ``n_boot`` replicates,
+    ``seed``; 0 skips it), every replicate refitted including C.
     """
-    d, y, s = _check(d, y, stderr, min_points=4, positive_y="decay fit")
+    positive = "the log-space decay fit (Eq. A.18)" if stderr is None else None
+    d, y, s = _check(d, y, stderr, min_points=MIN_POINTS["decay"], positive_y=positive)
     if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 0:
         raise InputError(f"n_boot must be an integer >= 0, got {n_boot!r}", "use e.g. 200")
-    lx, n, ymin = np.log(d), y.size, y.min()
-
-    def prof(f):
-        return _profile(f * ymin, lx, y, s)[0]
-
-    f, lo, hi = minimize_fraction(prof, ())
-    opt = minimize_scalar(
-        lambda t: float(prof(np.array([t]))[0]),
-        bounds=(float(lo), float(hi)),
-        method="bounded",
-        options={"xatol": 1e-14},
-    )
-    c = float((opt.x if opt.fun < prof(np.array([f]))[0] else f) * ymin)
-    _, slope, icpt, w = (v[0] for v in _profile(np.array([c]), lx, y, s))
-    res = sm.WLS(np.log(y - c), sm.add_constant(lx), weights=w).fit()
-    a_lo, a_hi, c_lo, c_hi = profile_intervals(d, y, s, -float(slope), c, float(res.bse[1]), alpha)
+    n_boot = int(n_boot)
+    if s is None:
+        est = fit_log_space(d, y, n_boot, seed, alpha)
+    else:
+        est = fit_chi2(d, y, s, n_boot, seed, alpha)
     boot = dict.fromkeys(["sd", "lo", "hi", "c_lo", "c_hi"])
-    amp_lo = amp_hi = np.nan
-    if n_boot:
-        a_b, amp_b, c_b = _wild_bootstrap(lx, y, s, c, icpt + slope * lx, int(n_boot), seed)
+    amp, amp_lo, amp_hi = est["amplitude"], np.nan, np.nan
+    if est["boot"] is not None:
+        a_b, amp_b, c_b = est["boot"]
         q = [50 * alpha, 100 - 50 * alpha]
         amp_lo, amp_hi = np.percentile(amp_b, q)
+        amp_lo, amp_hi = float(min(amp_lo, amp)), float(max(amp_hi, amp))
         values = [np.std(a_b, ddof=1), *np.percentile(a_b, q), *np.percentile(c_b, q)]
         boot = dict(zip(boot, map(float, values), strict=True))
-    amp = float(np.exp(icpt))
-    llf = float(res.llf)
+    n, a_lo, a_hi = y.size, est["exponent_lo"], est["exponent_hi"]
     return DecayFit(
-        **_base(d, res.rsquared, 2 * 3 - 2 * llf, 3 * np.log(n) - 2 * llf, alpha, s),
-        method="profile over C, (weighted) OLS of log(I − C) on log d (Eq. A.18)",
-        exponent=-float(slope),
+        n_points=int(n),
+        x_min=float(d.min()),
+        x_max=float(d.max()),
+        r2=float(est["r2"]),
+        aic=float(est["aic"]),
+        bic=float(est["bic"]),
+        ci_level=1.0 - alpha,
+        weighted=s is not None,
+        method=est["method"],
+        exponent=float(est["exponent"]),
         exponent_stderr=float((a_hi - a_lo) / (2 * t_dist.ppf(1 - alpha / 2, n - 3))),
-        exponent_lo=a_lo,
-        exponent_hi=a_hi,
-        amplitude=amp,
-        amplitude_lo=float(min(amp_lo, amp)) if n_boot else np.nan,
-        amplitude_hi=float(max(amp_hi, amp)) if n_boot else np.nan,
-        offset=c,
-        offset_lo=min(c_lo, c),
-        offset_hi=max(c_hi, c),
-        interval_method="profile likelihood (F); amplitude: wild bootstrap percentile",
-        n_boot=int(n_boot),
+        exponent_lo=float(a_lo),
+        exponent_hi=float(a_hi),
+        amplitude=float(amp),
+        amplitude_lo=amp_lo,
+        amplitude_hi=amp_hi,
+        offset=float(est["offset"]),
+        offset_lo=float(est["offset_lo"]),
+        offset_hi=float(est["offset_hi"]),
+        interval_method=est["interval_method"],
+        n_boot=n_boot,
         seed=int(seed),
         bootstrap_exponent_sd=boot["sd"],
         bootstrap_exponent_lo=boot["lo"],
         bootstrap_exponent_hi=boot["hi"],
         bootstrap_offset_lo=boot["c_lo"],
         bootstrap_offset_hi=boot["c_hi"],
-        result=res,
+        result=est["result"],
     )
-
-
-def _wline(lx, ly, w, slope=None):
-    """Weighted least-squares line of ly (..., n) on lx (n,), slope fixed when given.
-
-    Returns sse, slope, intercept, each of shape (...).
-    """
-    sw = w.sum(-1)
-    xm, ym = (w * lx).sum(-1) / sw, (w * ly).sum(-1) / sw
-    if slope is None:
-        dx = lx - xm[..., None]
-        slope = (w * dx * (ly - ym[..., None])).sum(-1) / (w * dx * dx).sum(-1)
-    slope = np.broadcast_to(slope, ym.shape)
-    icpt = ym - slope * xm
-    return (w * (ly - icpt[..., None] - slope[..., None] * lx) ** 2).sum(-1), slope, icpt
-
-
-def _profile(c, lx, y, s, n_reweight: int = 2):
-    """Fit log(y − c) on lx for many offsets: c (..., G), y (..., n) -> sse, slope, icpt (..., G)
-    and weights (..., G, n); IRLS weights (fitted(y − c)/σ)² when s is given."""
-    ly = np.log(y[..., None, :] - c[..., :, None])  # (..., G, n)
-    w = np.ones_like(ly) if s is None else _irls_weights(ly, s)
-    sse, slope, icpt = _wline(lx, ly, w)
-    for _ in range(0 if s is None else n_reweight):
-        w = _irls_weights(icpt[..., None] + slope[..., None] * lx, s)
-        sse, slope, icpt = _wline(lx, ly, w)
-    return np.where(np.isnan(sse), np.inf, sse), slope, icpt, w
-
-
-def _irls_weights(log_m, s):
-    """(m/σ)² from log m, clipped so that absurd trial exponents cannot overflow."""
-    return np.exp(np.clip(2.0 * (log_m - np.log(s)), -600.0, 600.0))
-
-
-def _wild_bootstrap(lx, y, s, c, fitted, n_boot, seed):
-    """Refit n_boot wild-bootstrap replicates of log(y − c) -> α, A, C arrays (n_boot,)."""
-    resid = np.log(y - c) - fitted
-    signs = np.random.default_rng(seed).choice(np.array([-1.0, 1.0]), size=(n_boot, y.size))
-    yb = c + np.exp(fitted + resid * signs)  # (B, n)
-    ymin = yb.min(axis=1, keepdims=True)
-    f, _, _ = minimize_fraction(lambda f: _profile(f * ymin, lx, yb, s)[0], (n_boot,))
-    c_b = f * ymin[:, 0]
-    _, slope, icpt, _ = _profile(c_b[:, None], lx, yb, s)
-    return -slope[:, 0], np.exp(icpt[:, 0]), c_b

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import statsmodels.api as sm
 
-from l2m_analysis.fits._common import _base, _check, _FitBase
+from l2m_analysis.fits._common import MIN_POINTS, _base, _check, _FitBase
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class LogLawFit(_FitBase):
 
 def fit_log_law(x, y, stderr=None, alpha: float = 0.05) -> LogLawFit:
     """Fit I = a·log L + b by OLS (WLS with weights 1/σ² when ``stderr`` is given)."""
-    x, y, s = _check(x, y, stderr, min_points=3, positive_y=None)
+    x, y, s = _check(x, y, stderr, min_points=MIN_POINTS["log"], positive_y=None)
     design = sm.add_constant(np.log(x))
     res = (sm.OLS(y, design) if s is None else sm.WLS(y, design, weights=1.0 / s**2)).fit()
     ci = res.conf_int(alpha)

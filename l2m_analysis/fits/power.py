@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import statsmodels.api as sm
 
-from l2m_analysis.fits._common import _ROW_COLUMNS, _base, _check, _FitBase
+from l2m_analysis.fits._common import _ROW_COLUMNS, MIN_POINTS, _base, _check, _FitBase
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def fit_power_law(x, y, stderr=None, alpha: float = 0.05) -> PowerLawFit:
     The weights are the delta method, var(log I) ≈ (σ/I)². β's interval is statsmodels'
     t-interval at level 1 − alpha (residual scale estimated from the data, also under WLS).
     """
-    x, y, s = _check(x, y, stderr, min_points=3, positive_y="power law")
+    x, y, s = _check(x, y, stderr, min_points=MIN_POINTS["power"], positive_y="power law")
     lx, ly = np.log(x), np.log(y)
     design = sm.add_constant(lx)
     res = (sm.OLS(ly, design) if s is None else sm.WLS(ly, design, weights=(y / s) ** 2)).fit()
