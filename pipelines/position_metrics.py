@@ -5,7 +5,8 @@ For every run with whole-sample (no_split) log-probs in token_logprobs (or only 
   2. NLL per position: −mean over samples of log q (queries/position_nll.sql);
   3. KL per position when the run's config names a reference run ("reference_run_id") whose
      log-probs are the exact log p of the same samples (queries/position_kl.sql); else NULL;
-  4. replaces the run's rows of position_metrics (run_id, model, seq_len, position, kl, nll);
+  4. replaces the run's rows of position_metrics at that length (run_id, model, train_length
+     from the run's config when it has one, seq_len, position, kl, nll with standard errors);
 and prints the averages over positions (Eqs. E.37, E.39; queries/average_metrics.sql).
 
 Examples:
@@ -16,6 +17,7 @@ Examples:
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Sequence
 
@@ -48,8 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         averages = []
         for run_id in track(run_ids, description="position metrics", console=console):
             validate_token_logprobs_sql(wh.con, run_id)
-            rows = position_metrics_table(wh.con, run_id)
-            wh.replace_partitions("position_metrics", rows, recomputed=[{"run_id": run_id}])
+            config = json.loads(wh.require_run(run_id)["config"] or "{}")
+            rows = position_metrics_table(wh.con, run_id).with_columns(
+                train_length=pl.lit(config.get("train_length"), pl.Int32)
+            )
+            wh.replace_partitions("position_metrics", rows)
             average = average_metrics_sql(wh.con, run_id)
             reference = average["reference_run_id"][0]
             if reference is not None and rows["kl"].is_null().all():

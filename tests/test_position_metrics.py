@@ -119,7 +119,9 @@ def test_polars_paths_equal_sql(con) -> None:
 
 def test_position_metrics_table_has_kl_only_with_a_reference(con) -> None:
     q = position_metrics_table(con, "q")
-    assert q.columns == ["run_id", "model", "seq_len", "position", "kl", "nll"]
+    assert q.columns == [
+        "run_id", "model", "seq_len", "position", "kl", "kl_stderr", "nll", "nll_stderr", "n"
+    ]  # fmt: skip
     assert q["kl"].null_count() == 0 and q.height == 4
     assert position_metrics_table(con, "u")["kl"].null_count() == 2
 

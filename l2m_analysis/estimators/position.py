@@ -15,7 +15,8 @@ import polars as pl
 from l2m_analysis.errors import InputError
 from l2m_analysis.warehouse.queries import run_query
 
-POSITION_METRICS_COLUMNS = ("run_id", "model", "seq_len", "position", "kl", "nll")
+POSITION_METRICS_COLUMNS = ("run_id", "model", "seq_len", "position", "kl", "kl_stderr", "nll",
+                            "nll_stderr", "n")  # fmt: skip
 
 
 def position_nll_sql(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> pl.DataFrame:
@@ -51,5 +52,5 @@ def position_metrics_table(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.Da
     """Rows of the ``position_metrics`` table for one run: NLL per position, KL where the run
     has a reference run (NULL otherwise). Columns: POSITION_METRICS_COLUMNS."""
     nll = position_nll_sql(con, run_id)
-    kl = position_kl_sql(con, run_id).select("position", "kl")
+    kl = position_kl_sql(con, run_id).select("position", "kl", "kl_stderr")
     return nll.join(kl, on="position", how="left").select(POSITION_METRICS_COLUMNS)

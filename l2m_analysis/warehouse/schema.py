@@ -78,6 +78,19 @@ BULK_TABLES: dict[str, pa.Schema] = {
             ("n_items", pa.int64()),
         ]
     ),
+    # a training run's curve, streamed as it trains: one row per logged step
+    "training_curve": pa.schema(
+        [
+            ("run_id", pa.string()),  # the training run
+            ("step", pa.int64()),  # optimizer steps done
+            ("tokens", pa.int64()),  # training tokens seen so far
+            ("split", pa.string()),  # train | eval
+            ("loss", pa.float64()),  # nats per token (KL of Eq. E.35 or NLL)
+            ("lr", pa.float64()),
+            ("grad_norm", pa.float64()),  # before clipping
+            ("elapsed_s", pa.float64()),  # wall seconds since the run (first) started
+        ]
+    ),
 }
 
 RESULT_TABLES: dict[str, pa.Schema] = {
@@ -158,12 +171,17 @@ RESULT_TABLES: dict[str, pa.Schema] = {
     ),
     "position_metrics": pa.schema(
         [
-            ("run_id", pa.string()),
-            ("model", pa.string()),
-            ("seq_len", pa.int32()),
+            ("run_id", pa.string()),  # the scored or evaluated model run
+            ("model", pa.string()),  # architecture and size, e.g. gpt2-tiny, mamba-130m
+            ("train_length", pa.int32()),  # L_train the model was trained at; NULL if unknown
+            ("seq_len", pa.int32()),  # the evaluated length
             ("position", pa.int32()),  # 0-based, BOS excluded
             ("kl", pa.float64()),  # nats per token (Eq. E.36), NULL when p is unknown
+            ("kl_stderr", pa.float64()),  # over samples
             ("nll", pa.float64()),  # nats per token (Eq. E.38)
+            ("nll_stderr", pa.float64()),
+            ("n", pa.int64()),  # samples averaged at this position
+            ("samples_digest", pa.string()),  # identifies the evaluation samples (seed/sha)
         ]
     ),
 }
@@ -177,5 +195,5 @@ PARTITIONS: dict[str, tuple[str, ...]] = {
     "entropies": ("run_id", "source", "quantity", "estimator"),
     "mi_estimates": ("run_id", "source", "quantity", "estimator"),
     "fits": ("run_id", "source", "quantity", "estimator", "ratio"),
-    "position_metrics": ("run_id",),
+    "position_metrics": ("run_id", "seq_len"),
 }
