@@ -26,16 +26,25 @@ from l2m_analysis.charts.render import (
     to_png,
     to_svg,
 )
+from l2m_analysis.charts.report_html import (
+    ReportSection,
+    build_report_html,
+    exponents_table,
+    write_report_html,
+)
 from l2m_analysis.charts.theme import register_theme, use_theme
 from l2m_analysis.charts.two_point import two_point_mi_chart
 
 use_theme()
 
 __all__ = [
+    "ReportSection",
     "average_metric_chart",
     "bipartite_mi_chart",
+    "build_report_html",
     "chart_spec",
     "estimator_comparison_chart",
+    "exponents_table",
     "gaussian_bipartite_chart",
     "gaussian_families_chart",
     "gaussian_two_point_chart",
@@ -51,4 +60,5 @@ __all__ = [
     "to_svg",
     "two_point_mi_chart",
     "use_theme",
+    "write_report_html",
 ]
