@@ -298,7 +298,7 @@ def position_metric_chart(
 
 def _length_ticks(lengths: Sequence[float]) -> list[float] | None:
     vals = sorted({float(v) for v in lengths if v is not None and v > 0})
-    return vals if 2 <= len(vals) <= 12 else None
+    return vals if 1 <= len(vals) <= 12 else None
 
 
 def average_metric_chart(
@@ -401,5 +401,8 @@ def average_metric_chart(
         )
         .properties(name="points")
     )
-    head = title or f"Average {NAMES[metric]} per token vs training length"
+    what = "training" if x_col == "train_length" else "sequence"
+    head = title or f"Average {NAMES[metric]} per token vs {what} length"
+    if data["L"].n_unique() == 1:
+        notes.append("one length only: the trend needs runs at several L")
     return alt.layer(*layers).properties(title=title_params(head, subtitle(notes)))
