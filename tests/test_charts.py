@@ -140,6 +140,11 @@ def test_bipartite_chart_accepts_query_output_and_defaults(fits):
     assert len(rows) == 6
     _, line = one(spec, "fit-line")
     assert len({r["series"] for r in line}) == 2
+    partial = fits.filter(pl.col("estimator") != "vclub")
+    spec = chart_spec(charts.bipartite_mi_chart(q, partial, run_id="oracle-gaussian-log"))
+    _, line = one(spec, "fit-line")
+    assert len({r["series"] for r in line}) == 1
+    assert "no stored power-law fit for: vCLUB" in subtitle_text(spec)
 
 
 def test_bipartite_chart_drops_non_positive_values_and_says_so(mi):

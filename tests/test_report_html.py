@@ -174,6 +174,13 @@ def test_the_browser_check_catches_a_broken_chart(report_files, tmp_path):
     rendered = [c.rendered for c in page.charts]
     assert rendered[1] == "failed" and rendered.count("true") == len(MIN_MARKS) - 1
     assert "chart-1: bad spec" in page.page_errors
+    # a page that tries to fetch anything is stopped by its CSP, and the console says so
+    head, tail = html.rsplit("</body>", 1)  # the bundle's code also holds "</body>"
+    fetching = head + '<img src="https://cdn.example.org/pixel.png" alt=""></body>' + tail
+    (tmp_path / "fetching.html").write_text(fetching, encoding="utf-8")
+    page = browser.open_in_chromium(tmp_path / "fetching.html")
+    assert any("cdn.example.org" in line for line in page.console), page.console
+    assert "blocked by the page's security policy: https://cdn.example.org" in page.page_errors
     # a page whose JavaScript bundle is gone draws nothing and says so
     bundle = report_html._javascript_bundle(vegalite_version())
     assert len(bundle) > 100_000 and html.count(bundle) == 1

@@ -154,6 +154,7 @@ def _series_frames(
     keys = [k for k in SERIES_KEYS if k in frame.columns]
     extra = [k for k in varying(frame, ["run_id", "source"]) if k != group]
     points, curves, labels, colour_keys, notes, warn_notes = [], [], [], {}, [], []
+    unfitted: list[str] = []
     bands: set[str] = set()
     for ident_tuple, rows in frame.group_by(keys, maintain_order=True):
         ident = dict(zip(keys, ident_tuple, strict=True))
@@ -161,6 +162,8 @@ def _series_frames(
         if extra:
             base += " · " + " · ".join(str(ident[k]) for k in extra)
         fit = _match_fit(fits, ident, builder)
+        if fit is None and fits is not None:
+            unfitted.append(base)
         label = base if fit is None else f"{base}: {_fit_label(fit)}"
         labels.append(label)
         colour_keys[label] = str(ident[group])
@@ -212,6 +215,8 @@ def _series_frames(
     if curves_all is not None:
         notes.append(_band_note(bands))
     notes.extend(warn_notes)
+    if unfitted:
+        notes.append("no stored power-law fit for: " + ", ".join(unfitted))
     return pts_all, curves_all, labels, colour_keys, notes
 
 

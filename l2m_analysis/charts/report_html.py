@@ -23,8 +23,8 @@ and ``&`` escaped, so no data value can close the script element.
 
 In interactive mode each chart container gets ``data-rendered="true"`` once drawn (or
 ``"failed"``), ``<body data-l2m-done="true">`` when all are done, and any script error or
-``console.error``/``console.warn`` is also written into ``<pre id="l2m-errors">``: what the
-headless-browser test (``charts.browser``) checks.
+``console.error``/``console.warn`` and any request the security policy blocked is also written
+into ``<pre id="l2m-errors">``: what the headless-browser test (``charts.browser``) checks.
 """
 
 from __future__ import annotations
@@ -106,6 +106,9 @@ ERROR_COLLECTOR = """
   }
   window.__l2mReport = report;
   window.addEventListener("error", function (e) { report("error: " + e.message); });
+  document.addEventListener("securitypolicyviolation", function (e) {
+    report("blocked by the page's security policy: " + e.blockedURI);
+  });
   window.addEventListener("unhandledrejection", function (e) {
     report("unhandled rejection: " + e.reason);
   });
