@@ -34,3 +34,8 @@ bench: install
 
 clean:
 	rm -rf warehouse .pytest_cache .ruff_cache
+
+# Headless Chromium for the HTML report test (tests/test_report_html.py); Debian package, as root.
+.PHONY: browser
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
