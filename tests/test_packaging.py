@@ -1,0 +1,54 @@
+"""A regular (not editable) install ships everything the toolkit reads — the named queries and
+staging views included — and runs the main job from outside the source tree."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_a_wheel_install_runs_the_main_job_outside_the_checkout(tmp_path: Path) -> None:
+    wheels = tmp_path / "dist"
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    (wheel,) = wheels.glob("l2m_analysis-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    python = venv / "bin" / "python"
+    site = Path(
+        subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                       capture_output=True, text=True, check=True).stdout.strip()
+    )  # fmt: skip
+    # the dependencies (torch, duckdb, ...) come from this environment, as a path entry only:
+    # its .pth files (the editable install of this checkout among them) are not processed
+    (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    installed = subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    where = subprocess.run(
+        [python, "-c", "import l2m_analysis, queries; from l2m_analysis.warehouse.queries import "
+         "staging_queries; print(l2m_analysis.__file__); print(queries.__file__); "
+         "print(len(staging_queries()))"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    package, queries, n_staging = where.stdout.split()
+    assert package.startswith(str(site)) and queries.startswith(str(site)), where.stdout
+    assert int(n_staging) >= 3
+    job = subprocess.run(
+        [python, "-m", "pipelines.run_all", "--warehouse", str(tmp_path / "w" / "l2m.duckdb")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=1200,
+    )  # fmt: skip
+    assert job.returncode == 0, job.stdout[-3000:] + job.stderr[-3000:]
+    assert "main job finished" in job.stdout
