@@ -2,8 +2,9 @@
 
 Needs no network, no GPU and no data of yours: the Gaussian families of Appendix B are exact,
 the oracle scores samples with the true log-densities, and the text side uses public-domain
-books and the GPT-NeoX tokenizer that the project's install ships. Ends by printing the table
-of fitted exponents. Run ids are fixed, so rerunning resumes and replaces rather than duplicates.
+books and the GPT-NeoX tokenizer that the project's install ships. Prints the table of fitted
+exponents and ends by writing the offline HTML report (reports/l2m-report.html) and printing
+its path. Run ids are fixed, so rerunning resumes and replaces rather than duplicates.
 
 Steps (names for --only/--skip):
   gaussian   exact bipartite and two-point MI of both Gaussian families   (pipelines.gaussian_mi)
@@ -13,6 +14,7 @@ Steps (names for --only/--skip):
   counts     1-gram, 2-gram and distance-d pair counts                    (pipelines.count_ngrams)
   twopoint   two-point MI of the corpus with its shuffle baseline         (pipelines.twopoint_mi)
   fit        fit β, α and the log-law alternative for every series        (pipelines.fit_exponents)
+  report     the offline HTML report with every chart (reports/)         (pipelines.report)
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ STEPS: tuple[Step, ...] = (
     Step("counts", "pipelines.count_ngrams", (("--run-id", CORPUS_RUN),)),
     Step("twopoint", "pipelines.twopoint_mi", (("--run-id", CORPUS_RUN),)),
     Step("fit", "pipelines.fit_exponents"),
+    Step("report", "pipelines.report"),
 )
 
 

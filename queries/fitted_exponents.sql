@@ -6,9 +6,11 @@
 -- Reads: fits (written by pipelines.fit_exponents; a bipartite series has a 'power' and a 'log'
 -- row, a two-point series one 'decay' row).
 -- Answer: run_id, source, quantity, estimator, ratio, exponent_name, exponent, exponent_lo,
---   exponent_hi, offset_c, r2, n_points, x_min, x_max, preferred_law, delta_aic
+--   exponent_hi, offset_c, r2, n_points, x_min, x_max, preferred_law, delta_aic, n_dropped,
+--   drop_reason, warnings
 --   delta_aic = AIC(log law) - AIC(power law) on the log I scale (> 0: power law preferred);
---   NULL for two-point series.
+--   NULL for two-point series. An open interval end is NULL. n_dropped/drop_reason: points of
+--   the series the fit could not use; warnings: why the fit may not be informative (a list).
 WITH
 -- the power-law and decay rows carry the exponent
 exponent_rows AS (
@@ -40,7 +42,10 @@ SELECT
     e.x_min,
     e.x_max,
     e.preferred_law,
-    l.aic_log - e.aic AS delta_aic
+    l.aic_log - e.aic AS delta_aic,
+    e.n_dropped,
+    e.drop_reason,
+    e.warnings
 FROM exponent_rows AS e
 LEFT JOIN log_rows AS l
     ON l.run_id = e.run_id AND l.source = e.source AND l.quantity = e.quantity
