@@ -16,6 +16,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import duckdb
+from rich import box
+from rich.console import Console
+from rich.table import Table
 
 from l2m_analysis.errors import L2MError
 from l2m_analysis.warehouse.errors import from_duckdb_error
@@ -50,6 +53,19 @@ def _int_at_least(text: str, low: int) -> int:
             f"{text!r} is not a whole number >= {low}\n  fix: pass an integer >= {low}"
         )
     return value
+
+
+def console() -> Console:
+    """The console every pipeline prints to: the terminal's width (80 when not a terminal)."""
+    return Console(highlight=False)
+
+
+def table(title: str, columns: Sequence[tuple[str, str]]) -> Table:
+    """A compact table for an 80-column terminal: ``columns`` are (name, "left"/"right")."""
+    out = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1))
+    for name, justify in columns:
+        out.add_column(name, justify=justify)
+    return out
 
 
 RUN_ID_HELP = "run to read or write (default: a new run, or every run when reading)"

@@ -28,9 +28,9 @@ from collections.abc import Sequence
 import polars as pl
 from rich.console import Console
 from rich.progress import track
-from rich.table import Table
 
-from l2m_analysis.cli import make_parser, run_cli
+from l2m_analysis.cli import console as make_console
+from l2m_analysis.cli import make_parser, run_cli, table
 from l2m_analysis.estimators.adjacent_pairs import corpus_run_of, two_gram_entropy
 from l2m_analysis.estimators.bipartite import ESTIMATORS, bipartite_mi_sql
 from l2m_analysis.estimators.logprob_checks import validate_token_logprobs_sql
@@ -49,7 +49,7 @@ def build_parser():
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    console = Console()
+    console = make_console()
     with Warehouse.open(args.warehouse, create=False) as wh:
         run_ids = wh.scored_runs(("marginal", "split"), args.run_id, SCORERS)
         written = []
@@ -97,17 +97,17 @@ def estimate_run(wh: Warehouse, run_id: str, console: Console) -> pl.DataFrame:
 
 
 def print_estimates(estimates: pl.DataFrame, console: Console) -> None:
-    """The bipartite MI estimates as a table, nats."""
-    table = Table(title="Bipartite mutual information (nats)")
-    for column in ["run", "estimator", "L/ℓ", "ℓ", "L", "I ± stderr", "samples"]:
-        table.add_column(column, justify="left" if column in ("run", "estimator") else "right")
-    for r in estimates.sort("run_id", "estimator", "ratio", "split_at").iter_rows(named=True):
-        stderr = f" ± {r['stderr']:.4f}" if r["stderr"] is not None else ""
-        table.add_row(
-            r["run_id"], r["estimator"], str(r["ratio"]), str(r["split_at"]), str(r["length"]),
-            f"{r['value']:.4f}{stderr}", str(r["n"]),
-        )  # fmt: skip
-    console.print(table)
+    """The bipartite MI estimates, one table per run, nats."""
+    columns = [("estimator", "left"), ("L/ℓ", "right"), ("ℓ", "right"), ("L", "right"),
+               ("I", "right"), ("± stderr", "right"), ("samples", "right")]  # fmt: skip
+    for run_id in sorted(estimates["run_id"].unique().to_list()):
+        out = table(f"Bipartite mutual information of {run_id} (nats)", columns)
+        rows = estimates.filter(pl.col("run_id") == run_id)
+        for r in rows.sort("estimator", "ratio", "split_at").iter_rows(named=True):
+            stderr = f"{r['stderr']:.4f}" if r["stderr"] is not None else ""
+            out.add_row(r["estimator"], str(r["ratio"]), str(r["split_at"]), str(r["length"]),
+                        f"{r['value']:.4f}", stderr, str(r["n"]))  # fmt: skip
+        console.print(out)
 
 
 if __name__ == "__main__":

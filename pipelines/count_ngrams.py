@@ -34,9 +34,9 @@ from pathlib import Path
 import polars as pl
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
 
 from l2m_analysis.cli import make_parser, nonnegative_int, positive_int, run_cli
+from l2m_analysis.cli import table as cli_table
 from l2m_analysis.corpus.block_counting import (
     COUNT_STAGE,
     CountOptions,
@@ -190,9 +190,10 @@ def print_summary(wh: Warehouse, run_id: str, distances, console: Console) -> No
         "FROM pair_counts WHERE run_id = ? GROUP BY ALL ORDER BY ALL",
         [run_id],
     )
-    table = Table(title=f"token pairs of run {run_id}")
-    for col in ("d", "pairs", "distinct pairs", "baseline pairs"):
-        table.add_column(col, justify="right")
+    table = cli_table(
+        f"token pairs of run {run_id}",
+        [(c, "right") for c in ("d", "pairs", "distinct pairs", "baseline pairs")],
+    )
     real = {r["distance"]: r for r in totals.filter(~pl.col("shuffled")).iter_rows(named=True)}
     base = {r["distance"]: r for r in totals.filter(pl.col("shuffled")).iter_rows(named=True)}
     for d in distances:

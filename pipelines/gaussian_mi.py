@@ -29,9 +29,9 @@ import numpy as np
 import polars as pl
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
 
 from l2m_analysis.cli import make_parser, run_cli
+from l2m_analysis.cli import table as cli_table
 from l2m_analysis.errors import InputError
 from l2m_analysis.gaussian import curves
 from l2m_analysis.gaussian.construction import (
@@ -218,9 +218,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def print_summary(rows: pl.DataFrame, console: Console) -> None:
     """I_BP at the first ratio, its local exponent log(I_l / I_{l-1}) / log 4, and the two-point
     MI at maximum separation, per family and L (nats)."""
-    table = Table(title="Exact MI of the Gaussian families (nats)")
-    for col in ["source", "L", "ℓ", "I_BP", "local β", "I_TP(d = L−1)"]:
-        table.add_column(col, justify="left" if col == "source" else "right")
+    table = cli_table(
+        "Exact MI of the Gaussian families (nats)",
+        [(c, "left" if c == "source" else "right")
+         for c in ["source", "L", "ℓ", "I_BP", "local β", "I_TP(d = L−1)"]],
+    )  # fmt: skip
     for source in rows["source"].unique(maintain_order=True).to_list():
         part = rows.filter(pl.col("source") == source)
         ratio = part.filter(pl.col("quantity") == "bipartite")["ratio"].min()

@@ -24,9 +24,9 @@ from collections.abc import Sequence
 import polars as pl
 from rich.console import Console
 from rich.progress import track
-from rich.table import Table
 
 from l2m_analysis.cli import make_parser, run_cli
+from l2m_analysis.cli import table as cli_table
 from l2m_analysis.estimators.logprob_checks import validate_token_logprobs_sql
 from l2m_analysis.estimators.position import average_metrics_sql, position_metrics_table
 from l2m_analysis.warehouse import Warehouse
@@ -69,9 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def print_averages(averages: pl.DataFrame, console: Console) -> None:
     """Average NLL and KL per run (Eqs. E.37, E.39), nats per token."""
-    table = Table(title="Average NLL and KL over positions (nats per token)")
-    for column in ["run", "model", "reference", "seq_len", "avg NLL", "avg KL"]:
-        table.add_column(column, justify="right" if column.startswith(("seq", "avg")) else "left")
+    table = cli_table(
+        "Average NLL and KL over positions (nats per token)",
+        [(c, "right" if c.startswith(("seq", "avg")) else "left")
+         for c in ["run", "model", "reference", "seq_len", "avg NLL", "avg KL"]],
+    )  # fmt: skip
     for r in averages.iter_rows(named=True):
         kl = f"{r['avg_kl']:.4f}" if r["avg_kl"] is not None else "-"
         table.add_row(

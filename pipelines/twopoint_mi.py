@@ -24,9 +24,9 @@ from collections.abc import Sequence
 
 import polars as pl
 from rich.console import Console
-from rich.table import Table
 
 from l2m_analysis.cli import make_parser, run_cli
+from l2m_analysis.cli import table as cli_table
 from l2m_analysis.errors import InputError, WarehouseError
 from l2m_analysis.estimators.entropy import EntropyEstimate, entropy_grassberger
 from l2m_analysis.estimators.two_point import two_point_mi
@@ -125,9 +125,11 @@ def _entropy_row(run_id, source, quantity, distance, shuffled, h: EntropyEstimat
 
 
 def print_estimates(estimates: pl.DataFrame, run_id: str, console: Console) -> None:
-    table = Table(title=f"two-point MI of run {run_id} (nats)")
-    for col in ("d", "I_d ± stderr", "baseline (bias floor)", "I_d − baseline", "pairs"):
-        table.add_column(col, justify="right")
+    table = cli_table(
+        f"two-point MI of run {run_id} (nats)",
+        [(c, "right") for c in ("d", "I_d ± stderr", "baseline (bias floor)", "I_d − baseline",
+                                "pairs")],
+    )  # fmt: skip
     real = estimates.filter(pl.col("estimator") == ESTIMATOR).sort("distance")
     base = {r["distance"]: r for r in estimates.filter(pl.col("estimator") == BASELINE_ESTIMATOR)
             .iter_rows(named=True)}  # fmt: skip
