@@ -1,19 +1,21 @@
 """Score samples of a Gaussian family with the exact oracle (q = p) into token_logprobs.
 
-Draws --pairs samples of L = 4^--layers tokens, each token --copies independent copies (Eq. E.34),
-seeded per pair (--seed), and writes the exact conditional log-densities (nats, summed over the
-copies, token_id = -1) in three conditions: no_split (every position, split_at = 0), split (Y of
-pair i after the X of pair i+1) and marginal (Y after BOS only, the true p(Y)), for every split ℓ
-in --splits. It also writes the exact answers for this run to mi_estimates: estimator exact
-(I_BP) and exact_vclub (what vCLUB converges to with q = p) for each window X = [0, ℓ),
-Y = [ℓ, ratio·ℓ), ratio in 2 3 4, ratio·ℓ <= L — the windows pipelines.bipartite_mi reports.
+Draws --samples samples of L = 4^--layers tokens, each token --copies independent copies (Eq.
+E.34), seeded per sample (--seed), and writes the exact conditional log-densities (nats, summed
+over the copies, token_id = -1) in three conditions: no_split (every position, split_at = 0),
+split (Y of sample i after the X of another sample, a seeded derangement) and marginal (Y after
+BOS only, the true p(Y)), for every split ℓ in --splits, each window Y = [ℓ, r·ℓ) with r the
+largest of 2, 3, 4 that fits in L (scoring.plan). It also writes the exact answers for this
+run to mi_estimates: estimator exact (I_BP) and exact_vclub (what vCLUB converges to with
+q = p) for each window X = [0, ℓ), Y = [ℓ, ratio·ℓ), ratio in 2 3 4, ratio·ℓ <= L — the
+windows pipelines.bipartite_mi reports.
 
 Batches commit atomically with deterministic keys: rerun a killed command (same --run-id and
 options) to resume without duplicates.
 
 Examples:
-  python -m pipelines.score_oracle                                  # subvolume, L = 256, 200 pairs
-  python -m pipelines.score_oracle --family log --layers 3 --pairs 500 --splits 32 16
+  python -m pipelines.score_oracle                                  # subvolume, L = 256, 200 samples
+  python -m pipelines.score_oracle --family log --layers 3 --samples 500 --splits 32 16
   python -m pipelines.bipartite_mi --run-id oracle-gaussian-subvolume   # then estimate
 """
 
@@ -25,10 +27,11 @@ import sys
 import time
 from collections.abc import Sequence
 
+import numpy as np
 import polars as pl
 from rich.console import Console
 
-from l2m_analysis.cli import make_parser, run_cli
+from l2m_analysis.cli import make_parser, positive_int, run_cli
 from l2m_analysis.errors import InputError
 from l2m_analysis.gaussian.construction import (
     BOUNDARY_RULES,
@@ -39,11 +42,12 @@ from l2m_analysis.gaussian.construction import (
 from l2m_analysis.gaussian.curves import exact_window_estimates
 from l2m_analysis.gaussian.exact import DENSE_MAX_LAYERS
 from l2m_analysis.gaussian.sampling import PAPER_COPIES, GaussianSampleSource
-from l2m_analysis.scoring.driver import ScoringPlan, score_run
+from l2m_analysis.scoring.driver import score_run
 from l2m_analysis.scoring.oracle import GaussianOracle
+from l2m_analysis.scoring.plan import ScoringPlan, derangement
 from l2m_analysis.warehouse import CONDITIONS, Warehouse
 
-DEFAULTS = {"layers": 4, "pairs": 200, "copies": PAPER_COPIES, "seed": 0, "batch_size": 50}
+DEFAULTS = {"layers": 4, "samples": 200, "copies": PAPER_COPIES, "seed": 0, "batch_size": 50}
 
 
 def build_parser():
@@ -55,7 +59,12 @@ def build_parser():
         "--layers", type=int, default=DEFAULTS["layers"], help="l, L = 4^l (default 4: L = 256)"
     )
     parser.add_argument(
-        "--pairs", type=int, default=DEFAULTS["pairs"], help="samples to score (default 200)"
+        "--samples",
+        "--pairs",
+        dest="samples",
+        type=positive_int,
+        default=DEFAULTS["samples"],
+        help="samples to score (default 200)",
     )
     parser.add_argument(
         "--splits",
@@ -100,10 +109,10 @@ def check_args(args) -> list[int]:
         raise InputError(
             f"--splits must be in [1, {length - 1}], got {splits}", "use e.g. --splits L/2"
         )
-    if args.copies < 1 or args.pairs < 2 or args.batch_size < 1:
+    if args.copies < 1 or args.samples < 2 or args.batch_size < 1:
         raise InputError(
-            "--copies and --batch-size must be >= 1 and --pairs >= 2",
-            "use e.g. --pairs 200 --copies 64",
+            "--copies and --batch-size must be >= 1 and --samples >= 2",
+            "use e.g. --samples 200 --copies 64",
         )
     return sorted(set(splits))
 
@@ -112,7 +121,9 @@ def run_config(args, splits: list[int]) -> dict:
     return {
         "family": args.family,
         "layers": args.layers,
-        "pairs": args.pairs,
+        "samples": args.samples,
+        "windows": "Y = [ℓ, r·ℓ), r the largest of 2, 3, 4 inside L",
+        "partners": "derangement, seed = --seed",
         "splits": splits,
         "copies": args.copies,
         "seed": args.seed,
@@ -139,7 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     oracle = GaussianOracle(args.family, args.layers, args.copies, args.boundary_rule)
     source = GaussianSampleSource(oracle.conditionals.model, args.seed, args.copies)
-    plan = ScoringPlan(args.pairs, tuple(splits), tuple(args.conditions), args.batch_size)
+    plan = ScoringPlan(args.samples, tuple(splits), tuple(args.conditions), args.batch_size)
+    partners = derangement(np.arange(args.samples), args.seed)  # iid samples: any other one
     with Warehouse.open(args.warehouse) as wh:
         exact = exact_window_estimates(
             args.family, args.layers, splits, boundary_rule=args.boundary_rule, copies=args.copies
@@ -152,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             config={**config, "backend": oracle.describe()},
             seed=args.seed,
         )
-        summary = score_run(wh, run_id, oracle, source, plan)
+        summary = score_run(wh, run_id, oracle, source, plan, partners)
         wh.replace_partitions("mi_estimates", exact.with_columns(run_id=pl.lit(run_id)))
         wh.finish_run(run_id)
     console.print(

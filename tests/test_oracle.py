@@ -25,6 +25,11 @@ def source(oracle) -> GaussianSampleSource:
     return GaussianSampleSource(oracle.conditionals.model, seed=11, copies=COPIES)
 
 
+def next_sample(plan: ScoringPlan) -> np.ndarray:
+    """X′ of sample i is sample i + 1 (iid Gaussian samples: any other sample will do)."""
+    return (np.arange(plan.n_samples) + 1) % plan.n_samples
+
+
 def test_score_request_checks_context_against_start_position():
     tokens = np.zeros((16, COPIES))
     ScoreRequest(tokens[:8], tokens[8:], 8)  # split
@@ -66,10 +71,10 @@ def test_oracle_rejects_tokens_of_the_wrong_width(oracle):
 
 
 def test_driver_writes_every_condition_with_original_positions(tmp_path, oracle, source):
-    plan = ScoringPlan(n_pairs=5, split_ats=(8, 4), batch_size=2)
+    plan = ScoringPlan(n_samples=5, split_ats=(8, 4), batch_size=2)
     with Warehouse.open(tmp_path / "w.duckdb") as wh:
         run_id = wh.start_run("oracle", run_id="t", config=oracle.describe())
-        summary = score_run(wh, run_id, oracle, source, plan, show_progress=False)
+        summary = score_run(wh, run_id, oracle, source, plan, next_sample(plan), show_progress=0)
         rows = wh.query("SELECT * FROM token_logprobs WHERE run_id = 't'")
     assert summary.batches_written == 3 * 5 and summary.batches_skipped == 0
     counts = dict(
@@ -86,7 +91,7 @@ def test_driver_writes_every_condition_with_original_positions(tmp_path, oracle,
 
 
 def test_killed_run_resumes_without_duplicates(tmp_path, oracle, source):
-    plan = ScoringPlan(n_pairs=6, split_ats=(8,), batch_size=2)
+    plan = ScoringPlan(n_samples=6, split_ats=(8,), batch_size=2)
 
     class Crashing(GaussianOracle):
         calls = 0
@@ -101,14 +106,14 @@ def test_killed_run_resumes_without_duplicates(tmp_path, oracle, source):
     with Warehouse.open(tmp_path / "w.duckdb") as wh:
         run_id = wh.start_run("oracle", run_id="resumed", config=oracle.describe())
         with pytest.raises(RuntimeError, match="killed"):
-            score_run(wh, run_id, crashing, source, plan, show_progress=False)
+            score_run(wh, run_id, crashing, source, plan, next_sample(plan), show_progress=False)
         partial = wh.query("SELECT count(*) AS n FROM token_logprobs")["n"][0]
         assert 0 < partial
-        summary = score_run(wh, run_id, oracle, source, plan, show_progress=False)
+        summary = score_run(wh, run_id, oracle, source, plan, next_sample(plan), show_progress=0)
         assert summary.batches_skipped == 4 and summary.batches_written == 5
         resumed = wh.query("SELECT * FROM token_logprobs WHERE run_id = 'resumed'")
         fresh_id = wh.start_run("oracle", run_id="fresh", config=oracle.describe())
-        score_run(wh, fresh_id, oracle, source, plan, show_progress=False)
+        score_run(wh, fresh_id, oracle, source, plan, next_sample(plan), show_progress=False)
         fresh = wh.query("SELECT * FROM token_logprobs WHERE run_id = 'fresh'")
     key = ["sample_id", "condition", "split_at", "position"]
     assert resumed.height == fresh.height == 6 * (16 + 8 + 8)
@@ -118,10 +123,10 @@ def test_killed_run_resumes_without_duplicates(tmp_path, oracle, source):
 
 
 def test_plan_validation():
-    with pytest.raises(InputError, match="n_pairs"):
-        ScoringPlan(n_pairs=1, split_ats=(8,)).validate(16)
-    with pytest.raises(InputError, match="split_at"):
-        ScoringPlan(n_pairs=4, split_ats=(16,)).validate(16)
+    with pytest.raises(InputError, match="at least 2 samples"):
+        ScoringPlan(n_samples=1, split_ats=(8,)).validate(16)
+    with pytest.raises(InputError, match="leave no window"):
+        ScoringPlan(n_samples=4, split_ats=(9,)).validate(16)
 
 
 def test_score_oracle_pipeline_writes_scores_and_exact_rows(tmp_path):

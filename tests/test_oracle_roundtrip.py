@@ -3,13 +3,14 @@ estimators recover the exact answers (q = p): direct -> I_BP, vCLUB -> tr(S⁻¹
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 
 from l2m_analysis.estimators.bipartite import bipartite_mi_sql
 from l2m_analysis.gaussian.curves import exact_window_estimates
 from l2m_analysis.gaussian.sampling import GaussianSampleSource
-from l2m_analysis.scoring import GaussianOracle, ScoringPlan, score_run
+from l2m_analysis.scoring import GaussianOracle, ScoringPlan, derangement, score_run
 from l2m_analysis.warehouse import Warehouse
 
 COPIES, PAIRS = 64, 240
@@ -28,7 +29,8 @@ def test_estimators_recover_exact_values_within_three_standard_errors(tmp_path, 
             source = GaussianSampleSource(oracle.conditionals.model, seed=seed, copies=COPIES)
             run_id = wh.start_run("oracle", run_id=f"{family}-{layers}", config=oracle.describe())
             plan = ScoringPlan(PAIRS, splits, batch_size=80)
-            score_run(wh, run_id, oracle, source, plan, show_progress=False)
+            partners = derangement(np.arange(PAIRS), seed=1)
+            score_run(wh, run_id, oracle, source, plan, partners, show_progress=False)
             estimates = bipartite_mi_sql(wh.con, run_id)
             exact = exact_window_estimates(family, layers, splits, copies=COPIES)
             for row in estimates.iter_rows(named=True):

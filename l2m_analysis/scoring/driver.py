@@ -1,37 +1,40 @@
-"""The scoring driver: samples -> score requests of the three conditions -> ``token_logprobs``.
+"""The scoring driver: samples -> score requests of the plan (``plan.py``) -> ``token_logprobs``.
 
-Work is cut into batches of pairs; each (condition, split_at, pair range) is one warehouse batch
-with a deterministic key, committed atomically by ``Warehouse.append_batch``. A rerun of a killed
-run (same run id, same plan) skips every committed key and scores only the rest: no duplicates.
+Work is cut into batches of samples; each (condition, split_at, sample range) is one warehouse
+batch with a deterministic key, committed atomically by ``Warehouse.append_batch``. A rerun of a
+killed run (same run id, same plan) skips every committed key and scores only the rest: no
+duplicates. Every log-prob a backend returns is checked (finite; <= 0 for discrete tokens)
+before anything is written.
 
-Samples come from a ``SampleSource``: ``samples(sample_ids)`` must return the same tokens for the
-same pair ids on every call (seed per pair), so resumed batches see the same data.
-In the ``split`` condition pair i's Y follows the X of pair (i + 1) mod n_pairs (Eq. 7's
-product of marginals p(x)p(y)).
+Samples come from a ``SampleSource``: ``samples(ids)`` must return the same tokens for the same
+ids on every call (a seed per sample, or a fixed array), so resumed batches see the same data.
+``partners[i]`` is the sample whose first ℓ tokens are X′ for sample i (``plan.derangement``).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import polars as pl
-from rich.progress import Progress
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from l2m_analysis.errors import InputError
 from l2m_analysis.scoring.backend import ScoreRequest, ScoringBackend
-from l2m_analysis.warehouse.schema import CONDITIONS
+from l2m_analysis.scoring.plan import ScoringPlan
 
 if TYPE_CHECKING:
     from l2m_analysis.warehouse import Warehouse
 
 TABLE = "token_logprobs"
+LOGPROB_TOLERANCE = 1e-6  # log q may round a hair above 0 for a near-certain token
 
 
 class SampleSource(Protocol):
-    """Deterministic samples by pair id: (n,) ids -> (n, L) token ids or (n, L, C) floats."""
+    """Deterministic samples by id: (n,) ids -> (n, L) token ids or (n, L, C) floats."""
 
     length: int
 
@@ -39,48 +42,34 @@ class SampleSource(Protocol):
 
 
 @dataclass(frozen=True)
-class ScoringPlan:
-    """What to score: ``n_pairs`` samples, each split at every ℓ in ``split_ats``."""
+class TokenWindows:
+    """Samples held in memory: ``tokens`` (n, L) int64 ids, ``doc_ids`` (n,) their documents."""
 
-    n_pairs: int
-    split_ats: tuple[int, ...]
-    conditions: tuple[str, ...] = CONDITIONS
-    batch_size: int = 32
+    tokens: np.ndarray
+    doc_ids: np.ndarray
 
-    def validate(self, length: int) -> None:
-        if self.n_pairs < 2:
-            raise InputError(f"n_pairs must be >= 2, got {self.n_pairs}",
-                             "the split condition pairs Y with another sample's X")  # fmt: skip
-        if self.batch_size < 1:
-            raise InputError(f"batch_size must be >= 1, got {self.batch_size}", "use e.g. 32")
-        bad = [c for c in self.conditions if c not in CONDITIONS]
-        if bad or not self.conditions:
-            raise InputError(f"unknown conditions {bad}", f"use some of {list(CONDITIONS)}")
-        bad_splits = [s for s in self.split_ats if not 1 <= s < length]
-        if bad_splits or (set(self.conditions) - {"no_split"} and not self.split_ats):
-            raise InputError(
-                f"split_at values {bad_splits or list(self.split_ats)} not in [1, {length - 1}]",
-                "give ℓ with 1 <= ℓ < L for the split and marginal conditions",
-            )
+    @property
+    def length(self) -> int:
+        return int(self.tokens.shape[1])
 
-    def batch_keys(self, start: int, stop: int) -> list[tuple[str, int, str]]:
-        """(condition, split_at, batch key) of every warehouse batch of pairs [start, stop)."""
-        keys = []
-        for cond in self.conditions:
-            splits = (0,) if cond == "no_split" else self.split_ats
-            for split_at in splits:
-                tag = f"{cond}" if cond == "no_split" else f"{cond}/split_at={split_at}"
-                keys.append((cond, split_at, f"{tag}/pairs={start:08d}-{stop:08d}"))
-        return keys
+    def samples(self, sample_ids: np.ndarray) -> np.ndarray:
+        return self.tokens[np.asarray(sample_ids, dtype=np.int64)]
 
 
 @dataclass(frozen=True)
 class ScoringSummary:
-    """How a scoring call went: batches written now, batches found committed, rows written."""
+    """How a scoring call went: batches written and found committed, rows written, and the
+    tokens forwarded (BOS included) with the seconds spent in the backend."""
 
     batches_written: int
     batches_skipped: int
     rows_written: int
+    tokens_forwarded: int = 0
+    backend_seconds: float = 0.0
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        return self.tokens_forwarded / self.backend_seconds if self.backend_seconds else None
 
 
 def score_run(
@@ -89,62 +78,83 @@ def score_run(
     backend: ScoringBackend,
     source: SampleSource,
     plan: ScoringPlan,
+    partners: np.ndarray,
     *,
     show_progress: bool = True,
 ) -> ScoringSummary:
     """Score ``plan`` with ``backend`` into ``token_logprobs`` of ``run_id``; resumable."""
     plan.validate(source.length)
+    partners = np.asarray(partners, dtype=np.int64)
+    if partners.shape != (plan.n_samples,) or np.any(partners == np.arange(plan.n_samples)):
+        raise InputError(
+            f"partners must pair each of {plan.n_samples} samples with another one",
+            "use scoring.plan.derangement(doc_ids, seed)",
+        )
     committed = wh.committed_batches(TABLE, run_id)
-    starts = range(0, plan.n_pairs, plan.batch_size)
-    written = skipped = rows = 0
-    with Progress(disable=not show_progress) as progress:
-        task = progress.add_task(f"scoring {run_id}", total=len(starts))
+    starts = range(0, plan.n_samples, plan.batch_size)
+    written = skipped = rows = forwarded = 0
+    seconds = 0.0
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("samples · {task.fields[rate]}"), TimeRemainingColumn()]  # fmt: skip
+    with Progress(*columns, disable=not show_progress) as progress:
+        task = progress.add_task(f"scoring {run_id}", total=plan.n_samples, rate="")
         for start in starts:
-            stop = min(start + plan.batch_size, plan.n_pairs)
-            todo = [k for k in plan.batch_keys(start, stop) if k[2] not in committed]
-            skipped += len(plan.batch_keys(start, stop)) - len(todo)
+            stop = min(start + plan.batch_size, plan.n_samples)
+            keys = plan.batch_keys(start, stop)
+            todo = [k for k in keys if k[2] not in committed]
+            skipped += len(keys) - len(todo)
             if todo:
-                sample_ids = np.arange(start, stop)
-                samples = source.samples(sample_ids)
-                partners = source.samples((sample_ids + 1) % plan.n_pairs)
-                check_pair_count(samples, sample_ids.size)
-                check_pair_count(partners, sample_ids.size)
+                ids = np.arange(start, stop)
+                samples, others = source.samples(ids), source.samples(partners[ids])
+                check_sample_count(samples, ids.size)
+                check_sample_count(others, ids.size)
                 for cond, split_at, key in todo:
-                    frame = score_batch(backend, sample_ids, samples, partners, cond, split_at)
+                    requests = build_requests(plan, samples, others, cond, split_at)
+                    t0 = time.perf_counter()
+                    logprobs = backend.score(requests)
+                    seconds += time.perf_counter() - t0
+                    forwarded += sum(1 + len(r.context) + len(r.continuation) for r in requests)
+                    frame = rows_frame(backend, ids, requests, logprobs, cond, split_at)
                     if wh.append_batch(TABLE, run_id, key, frame):
                         written += 1
                         rows += frame.height
-            progress.advance(task)
-    return ScoringSummary(written, skipped, rows)
+            rate = f"{forwarded / seconds:,.0f} tokens/s" if seconds else "resumed"
+            progress.update(task, advance=stop - start, rate=rate)
+    return ScoringSummary(written, skipped, rows, forwarded, seconds)
 
 
 def build_requests(
-    samples: np.ndarray, partners: np.ndarray, condition: str, split_at: int
+    plan: ScoringPlan, samples: np.ndarray, others: np.ndarray, condition: str, split_at: int
 ) -> list[ScoreRequest]:
-    """The requests of one condition for a batch of samples (n, L[, C])."""
-    requests = []
-    for sample, partner in zip(samples, partners, strict=True):
+    """The requests of one condition for a batch of samples (n, L[, C]), windows cut at r·ℓ."""
+    length = samples.shape[1]
+    end = plan.window_end(split_at, length) if split_at else length
+    out = []
+    for sample, other in zip(samples, others, strict=True):
         if condition == "no_split":
-            requests.append(ScoreRequest(sample[:0], sample, 0))
+            out.append(ScoreRequest(sample[:0], sample, 0))
         elif condition == "split":
-            requests.append(ScoreRequest(partner[:split_at], sample[split_at:], split_at))
+            out.append(ScoreRequest(other[:split_at], sample[split_at:end], split_at))
         else:  # marginal
-            requests.append(ScoreRequest(sample[:0], sample[split_at:], split_at))
-    return requests
+            out.append(ScoreRequest(sample[:0], sample[split_at:end], split_at))
+    return out
 
 
-def score_batch(
+def rows_frame(
     backend: ScoringBackend,
     sample_ids: np.ndarray,
-    samples: np.ndarray,
-    partners: np.ndarray,
+    requests: Sequence[ScoreRequest],
+    logprobs: Sequence[np.ndarray],
     condition: str,
     split_at: int,
 ) -> pl.DataFrame:
-    """token_logprobs rows (without run_id) of one condition for a batch of pairs."""
-    requests = build_requests(samples, partners, condition, split_at)
-    logprobs = backend.score(requests)
-    frames = []
+    """token_logprobs rows (without run_id) of one condition for a batch; checks the values."""
+    if len(logprobs) != len(requests):
+        raise InputError(
+            f"backend {backend.name!r} answered {len(logprobs)} of {len(requests)} requests",
+            "a backend answers every request",
+        )
+    parts = []
     for sample_id, req, lp in zip(sample_ids, requests, logprobs, strict=True):
         n = len(req.continuation)
         lp = np.asarray(lp, dtype=np.float64)
@@ -153,29 +163,43 @@ def score_batch(
                 f"backend {backend.name!r} returned {lp.shape} log-probs for {n} tokens",
                 "a backend returns one log-prob per continuation token",
             )
-        frames.append(
-            {
-                "sample_id": np.full(n, sample_id, dtype=np.int64),
-                "position": np.arange(req.start_position, req.start_position + n, dtype=np.int32),
-                "token_id": backend.token_ids(req),
-                "logprob": lp,
-            }
-        )
-    columns = {k: np.concatenate([f[k] for f in frames]) for k in frames[0]}
+        parts.append((sample_id, req.start_position, n, backend.token_ids(req), lp))
+    logprob = np.concatenate([p[4] for p in parts])
+    check_logprobs(backend, logprob, condition, split_at)
+    n_rows = logprob.size
     return pl.DataFrame(
         {
-            "sample_id": columns["sample_id"],
-            "condition": [condition] * len(columns["sample_id"]),
-            "split_at": np.full(len(columns["sample_id"]), split_at, dtype=np.int32),
-            "position": columns["position"],
-            "token_id": columns["token_id"],
-            "logprob": columns["logprob"],
+            "sample_id": np.concatenate([np.full(n, s, dtype=np.int64) for s, _, n, _, _ in parts]),
+            "condition": [condition] * n_rows,
+            "split_at": np.full(n_rows, split_at, dtype=np.int32),
+            "position": np.concatenate(
+                [np.arange(p, p + n, dtype=np.int32) for _, p, n, _, _ in parts]
+            ),
+            "token_id": np.concatenate([p[3] for p in parts]),
+            "logprob": logprob,
         }
     )
 
 
-def check_pair_count(samples: Sequence[object] | np.ndarray, n_pairs: int) -> None:
+def check_logprobs(backend: ScoringBackend, logprob: np.ndarray, condition: str, split_at: int):
+    """A backend's log-probs must be finite, and <= 0 for discrete tokens (nats)."""
+    where = f"backend {backend.name!r}, condition {condition}, ℓ = {split_at}"
+    bad = int(np.sum(~np.isfinite(logprob)))
+    if bad:
+        raise InputError(
+            f"{where} returned {bad} NaN or infinite log-probs; nothing of this batch was written",
+            "score in float32 (bf16/fp16 logits overflow), or check the model's weights",
+        )
+    if not backend.continuous and (high := int(np.sum(logprob > LOGPROB_TOLERANCE))):
+        raise InputError(
+            f"{where} returned {high} positive log-probs (max {logprob.max():.3g}); a "
+            "log-probability is <= 0; nothing of this batch was written",
+            "return log_softmax of the logits (not logits or -log q)",
+        )
+
+
+def check_sample_count(samples: Sequence[object] | np.ndarray, n: int) -> None:
     """Raise if a sample source returned the wrong number of samples."""
-    if len(samples) != n_pairs:
-        raise InputError(f"sample source returned {len(samples)} samples for {n_pairs} pair ids",
-                         "return one sample per requested pair id")  # fmt: skip
+    if len(samples) != n:
+        raise InputError(f"sample source returned {len(samples)} samples for {n} ids",
+                         "return one sample per requested id")  # fmt: skip
