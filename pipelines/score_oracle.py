@@ -14,7 +14,7 @@ Batches commit atomically with deterministic keys: rerun a killed command (same 
 options) to resume without duplicates.
 
 Examples:
-  python -m pipelines.score_oracle                                  # subvolume, L = 256, 200 samples
+  python -m pipelines.score_oracle                        # subvolume, L = 256, 200 samples
   python -m pipelines.score_oracle --family log --layers 3 --samples 500 --splits 32 16
   python -m pipelines.bipartite_mi --run-id oracle-gaussian-subvolume   # then estimate
 """
