@@ -9,6 +9,9 @@ before anything is written.
 Samples come from a ``SampleSource``: ``samples(ids)`` must return the same tokens for the same
 ids on every call (a seed per sample, or a fixed array), so resumed batches see the same data.
 ``partners[i]`` is the sample whose first ℓ tokens are X′ for sample i (``plan.derangement``).
+Each batch of samples [start, stop) is ONE backend call: the no_split and marginal requests of
+those samples and the split requests of the samples whose X′ they are, so a backend can serve
+a split request's prefix BOS + X′[:ℓ] from the no_split pass of X′'s own sample.
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ def score_run(
         )
     committed = wh.committed_batches(TABLE, run_id)
     starts = range(0, plan.n_samples, plan.batch_size)
+    borrowers = np.argsort(partners)  # borrowers[j]: the sample whose X′ is sample j
     written = skipped = rows = forwarded = 0
     seconds = 0.0
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -104,17 +108,22 @@ def score_run(
             todo = [k for k in keys if k[2] not in committed]
             skipped += len(keys) - len(todo)
             if todo:
-                ids = np.arange(start, stop)
-                samples, others = source.samples(ids), source.samples(partners[ids])
-                check_sample_count(samples, ids.size)
-                check_sample_count(others, ids.size)
-                for cond, split_at, key in todo:
-                    requests = build_requests(plan, samples, others, cond, split_at)
-                    t0 = time.perf_counter()
-                    logprobs = backend.score(requests)
-                    seconds += time.perf_counter() - t0
-                    forwarded += sum(1 + len(r.context) + len(r.continuation) for r in requests)
-                    frame = rows_frame(backend, ids, requests, logprobs, cond, split_at)
+                groups = batch_groups(plan, source, todo, np.arange(start, stop), borrowers)
+                requests = [r for g in groups for r in g[4]]
+                t0 = time.perf_counter()
+                answers = backend.score(requests)  # one call for the whole batch
+                seconds += time.perf_counter() - t0
+                forwarded += sum(1 + len(r.context) + len(r.continuation) for r in requests)
+                if len(answers) != len(requests):
+                    raise InputError(
+                        f"backend {backend.name!r} answered {len(answers)} of {len(requests)} "
+                        "requests", "a backend answers every request, in order",
+                    )  # fmt: skip
+                offset = 0
+                for cond, split_at, key, sample_ids, reqs in groups:
+                    logprobs = answers[offset : offset + len(reqs)]
+                    offset += len(reqs)
+                    frame = rows_frame(backend, sample_ids, reqs, logprobs, cond, split_at)
                     if wh.append_batch(TABLE, run_id, key, frame):
                         written += 1
                         rows += frame.height
@@ -123,10 +132,34 @@ def score_run(
     return ScoringSummary(written, skipped, rows, forwarded, seconds)
 
 
+def batch_groups(
+    plan: ScoringPlan,
+    source: SampleSource,
+    todo: list[tuple[str, int, str]],
+    ids: np.ndarray,
+    borrowers: np.ndarray,
+) -> list[tuple[str, int, str, np.ndarray, list[ScoreRequest]]]:
+    """(condition, split_at, key, sample ids, requests) of each uncommitted key of a batch: the
+    samples ``ids`` for no_split and marginal, and for split the samples whose X′ they are."""
+    lenders = source.samples(ids)
+    borrowed = borrowers[ids]
+    borrowing = source.samples(borrowed)
+    check_sample_count(lenders, ids.size)
+    check_sample_count(borrowing, ids.size)
+    groups = []
+    for cond, split_at, key in todo:
+        samples, owners = (borrowing, borrowed) if cond == "split" else (lenders, ids)
+        groups.append(
+            (cond, split_at, key, owners, build_requests(plan, samples, lenders, cond, split_at))
+        )
+    return groups
+
+
 def build_requests(
     plan: ScoringPlan, samples: np.ndarray, others: np.ndarray, condition: str, split_at: int
 ) -> list[ScoreRequest]:
-    """The requests of one condition for a batch of samples (n, L[, C]), windows cut at r·ℓ."""
+    """The requests of one condition for samples (n, L[, C]) whose X′ are ``others`` (n, L[, C]),
+    windows cut at r·ℓ."""
     length = samples.shape[1]
     end = plan.window_end(split_at, length) if split_at else length
     out = []

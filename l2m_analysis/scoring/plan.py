@@ -64,12 +64,16 @@ class ScoringPlan:
         return max(r for r in self.ratios if r * split_at <= length) * split_at
 
     def batch_keys(self, start: int, stop: int) -> list[tuple[str, int, str]]:
-        """(condition, split_at, batch key) of every warehouse batch of samples [start, stop)."""
+        """(condition, split_at, batch key) of every warehouse batch of the batch [start, stop):
+        no_split and marginal rows of the samples start..stop-1, and split rows of the samples
+        whose X′ comes from them (so a backend that keeps a sample's no_split pass can reuse it
+        as the X′ prefix of the split requests in the same call)."""
         keys = []
         for cond in self.conditions:
             for split_at in (0,) if cond == "no_split" else self.split_ats:
                 tag = cond if cond == "no_split" else f"{cond}/split_at={split_at}"
-                keys.append((cond, split_at, f"{tag}/samples={start:08d}-{stop:08d}"))
+                span = "partners" if cond == "split" else "samples"
+                keys.append((cond, split_at, f"{tag}/{span}={start:08d}-{stop:08d}"))
         return keys
 
     def tokens_forwarded(self, length: int) -> int:
