@@ -84,3 +84,32 @@ def sample_markov_chain(
         row = cdf[out[:, t - 1]]  # (n_docs, K)
         out[:, t] = (row < u[t][:, None]).sum(axis=1)
     return out
+
+
+def exact_bipartite_mi(transition: np.ndarray) -> float:
+    """Exact I(X_{1:ℓ}; Y_{1:L−ℓ}) of the stationary chain, nats, for every ℓ >= 1 and L > ℓ.
+
+    By the Markov property only the boundary pair matters: I_BP = I(w_{ℓ−1}; w_ℓ) = I_1.
+    """
+    return float(exact_two_point_mi(transition, [1])[0])
+
+
+def exact_vclub_limit(transition: np.ndarray) -> float:
+    """What vCLUB (Eq. 7) converges to with q = p, nats: E[log P(Y1|X_ℓ)] − E_{X′ ⊥ Y}[log
+    P(Y1|X′_ℓ)] (every later term cancels), i.e. Σ π_x P_xy log P_xy − Σ π_x π_y log P_xy."""
+    p = check_transition_matrix(transition)
+    pi = stationary_distribution(p)
+    logp = np.log(np.where(p > 0, p, 1.0))
+    joint = float(np.sum(pi[:, None] * p * logp))
+    product = pi[:, None] * pi[None, :]
+    if np.any((product > 0) & (p == 0)):
+        return float("inf")  # an X′ can make Y1 impossible: the CLUB bound diverges
+    return joint - float(np.sum(product * logp))
+
+
+def adjacent_pair_entropy(transition: np.ndarray) -> float:
+    """Exact H(w_t, w_{t+1}) of the stationary chain, nats: what Ĥ_G(Y1, Y2) estimates."""
+    p = check_transition_matrix(transition)
+    joint = stationary_distribution(p)[:, None] * p
+    nz = joint > 0
+    return float(-np.sum(joint[nz] * np.log(joint[nz])))

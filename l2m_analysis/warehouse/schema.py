@@ -108,6 +108,7 @@ RESULT_TABLES: dict[str, pa.Schema] = {
             ("created_at", _TIMESTAMP),  # UTC
             ("updated_at", _TIMESTAMP),  # UTC, last status change
             ("status", pa.string()),  # running | complete | failed
+            ("summary", pa.string()),  # JSON: what the run measured of itself (throughput...)
         ]
     ),
     "entropies": pa.schema(

@@ -135,11 +135,17 @@ class Warehouse:
             "dataset": dataset, "config": config_json, "seed": seed,
             "package_version": l2m_analysis.__version__, "git_commit": git_commit(),
             "created_at": created, "updated_at": now, "status": "running",
+            "summary": old["summary"] if old is not None and same else None,
         })  # fmt: skip
         return run_id
 
-    def finish_run(self, run_id: str, status: str = "complete") -> None:
+    def finish_run(
+        self, run_id: str, status: str = "complete", summary: dict[str, Any] | None = None
+    ) -> None:
+        """Set the run's status; ``summary``: facts the run measured (JSON-able), kept."""
         row = self.require_run(run_id)
+        if summary is not None:
+            row["summary"] = json.dumps(summary, sort_keys=True, default=str)
         self._write_run({**row, "status": status, "updated_at": _now()})
 
     def require_run(self, run_id: str) -> dict[str, Any]:

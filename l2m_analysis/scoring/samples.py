@@ -1,0 +1,67 @@
+"""Scoring samples from a prepared corpus: fixed windows of L tokens at sentence-aligned starts.
+
+``prepare_corpus`` cuts documents into samples that start at a sentence (docs/corpus.md); a
+scoring run takes the first L tokens of ``n`` of them (L = L_max, 2048 in the paper), chosen at
+random with a seed among the samples that hold at least L tokens, kept in corpus order.
+Scored sample i is corpus sample ``corpus_sample_ids[i]`` of document ``doc_ids[i]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from l2m_analysis.errors import InputError
+from l2m_analysis.scoring.driver import TokenWindows
+
+
+@dataclass(frozen=True)
+class CorpusChoice:
+    """Which corpus samples a run scores: ``corpus_sample_ids`` (n,) and their ``doc_ids``."""
+
+    corpus_sample_ids: np.ndarray
+    doc_ids: np.ndarray
+
+
+def choose_samples(
+    lengths: pl.DataFrame, length: int, n_samples: int, seed: int, corpus_run: str
+) -> CorpusChoice:
+    """Pick ``n_samples`` corpus samples with >= ``length`` tokens (seeded), in corpus order.
+
+    lengths: one row per corpus sample, columns sample_id, doc_id, n_tokens.
+    """
+    eligible = lengths.filter(pl.col("n_tokens") >= length).sort("sample_id")
+    if eligible.height < n_samples:
+        raise InputError(
+            f"corpus run {corpus_run!r} has {eligible.height} samples of at least {length} "
+            f"tokens (of {lengths.height}); {n_samples} were asked for",
+            f"lower --samples or --length, or prepare the corpus with --min-tokens {length} "
+            "(or a larger corpus)",
+        )
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(eligible.height, size=n_samples, replace=False))
+    chosen = eligible[rows]
+    return CorpusChoice(chosen["sample_id"].to_numpy(), chosen["doc_id"].to_numpy())
+
+
+def windows_from_tokens(tokens: pl.DataFrame, choice: CorpusChoice, length: int) -> TokenWindows:
+    """The first ``length`` tokens of each chosen sample as (n, L) ids, in the choice's order.
+
+    tokens: rows of the ``tokens`` table (sample_id, position, token_id) of the chosen samples.
+    """
+    ids = choice.corpus_sample_ids  # ascending (corpus order)
+    rows = tokens.filter(pl.col("position") < length)
+    sample = rows["sample_id"].to_numpy()
+    where = np.minimum(np.searchsorted(ids, sample), max(ids.size - 1, 0))
+    keep = ids[where] == sample if ids.size else np.zeros(sample.size, bool)
+    out = np.full((ids.size, length), -1, dtype=np.int64)
+    out[where[keep], rows["position"].to_numpy()[keep]] = rows["token_id"].to_numpy()[keep]
+    if np.any(out < 0):
+        missing = choice.corpus_sample_ids[np.any(out < 0, axis=1)][:5].tolist()
+        raise InputError(
+            f"corpus samples {missing} lack some of their first {length} tokens",
+            "the corpus run is damaged: python -m pipelines.check_warehouse",
+        )
+    return TokenWindows(out, choice.doc_ids)
