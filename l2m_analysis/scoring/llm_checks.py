@@ -1,0 +1,59 @@
+"""Everything a language-model scoring run checks before a model is loaded or a row written.
+
+The corpus run must be a prepared corpus tokenized with the model's own tokenizer (same sha256
+of tokenizer.json), its token ids must fit the model's vocabulary, and BOS + L tokens must fit
+the model's context window. Each failure names the fix.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from l2m_analysis.errors import InputError
+
+
+class ModelFacts(Protocol):
+    """What a scoring run needs to know of a model folder (``scoring.pretrained``)."""
+
+    name: str
+    tokenizer_sha256: str
+    vocab_size: int
+    max_length: int
+
+
+def tokenizer_sha(label: str | None) -> str | None:
+    """The sha256 in a ``runs.tokenizer`` label ``<name> sha256:<hex>``."""
+    return label.rsplit("sha256:", 1)[-1] if label and "sha256:" in label else None
+
+
+def check_corpus_for_model(corpus: dict[str, Any], model: ModelFacts, model_dir: str) -> None:
+    """Refuse a corpus run that is not a corpus, or was tokenized with another tokenizer."""
+    if corpus["kind"] != "corpus":
+        raise InputError(
+            f"run {corpus['run_id']!r} is a {corpus['kind']!r} run, not a prepared corpus",
+            "pass --corpus-run with a run written by python -m pipelines.prepare_corpus",
+        )
+    theirs = tokenizer_sha(corpus.get("tokenizer"))
+    if theirs != model.tokenizer_sha256:
+        raise InputError(
+            f"corpus run {corpus['run_id']!r} was tokenized with {corpus.get('tokenizer')!r}, "
+            f"but model {model.name} uses tokenizer sha256:{model.tokenizer_sha256}: its ids "
+            "would be read as other tokens",
+            f"prepare the corpus with the model's tokenizer: python -m pipelines.prepare_corpus "
+            f"--tokenizer {model_dir} --run-id <new corpus run> ...",
+        )
+
+
+def check_fits_model(max_token: int, length: int, model: ModelFacts) -> None:
+    """Refuse ids outside the model's vocabulary and samples longer than its context."""
+    if max_token >= model.vocab_size:
+        raise InputError(
+            f"the samples hold token id {max_token}, but model {model.name} has a vocabulary "
+            f"of {model.vocab_size}",
+            "score a corpus prepared with this model's tokenizer (prepare_corpus --tokenizer)",
+        )
+    if length + 1 > model.max_length:
+        raise InputError(
+            f"BOS + {length} tokens exceed model {model.name}'s context of {model.max_length}",
+            f"use --length {model.max_length - 1} or less",
+        )
