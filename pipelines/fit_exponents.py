@@ -22,9 +22,11 @@ from collections.abc import Sequence
 import polars as pl
 from rich.console import Console
 
-from l2m_analysis.cli import make_parser, run_cli
+from l2m_analysis.cli import make_parser, nonnegative_int, positive_int, run_cli
 from l2m_analysis.errors import WarehouseError
-from l2m_analysis.exponents import SERIES_KEYS, fit_mi_series
+from l2m_analysis.estimators.bipartite import ESTIMATORS as SCORED
+from l2m_analysis.exponents import SERIES_KEYS, SeriesFits, fit_mi_series
+from l2m_analysis.fits.curve_bootstrap import curve_bootstrap_beta, with_curve_bootstrap
 from l2m_analysis.warehouse import Warehouse
 
 PRODUCERS = (
@@ -42,7 +44,10 @@ def build_parser():
     )
     parser.add_argument("--source", help="fit only this source (corpus or distribution family)")
     parser.add_argument(
-        "--min-points", type=int, default=3, help="skip series with fewer points (default 3)"
+        "--min-points",
+        type=positive_int,
+        default=3,
+        help="skip series with fewer points (default 3)",
     )
     parser.add_argument(
         "--unweighted",
@@ -51,9 +56,10 @@ def build_parser():
     )
     parser.add_argument(
         "--bootstrap",
-        type=int,
+        type=nonnegative_int,
         default=200,
-        help="bootstrap resamples for the two-point α interval (default 200)",
+        help="bootstrap resamples: of the two-point α fit, and of the samples behind a scored "
+        "run's bipartite curve (default 200; 0: none)",
     )
     parser.add_argument(
         "--json", action="store_true", help="print the fits as JSON instead of a table"
@@ -87,8 +93,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             weighted=not args.unweighted,
             n_boot=args.bootstrap,
         )
+        scored = estimates.filter(pl.col("estimator").is_in(SCORED))["run_id"].unique().to_list()
+        per_sample = wh.query(  # the points share samples: bootstrap the whole curve
+            "SELECT * FROM stg_bipartite_per_sample WHERE list_contains(?, run_id)", [scored]
+        )
+        rows = with_curve_bootstrap(
+            result.rows, curve_bootstrap_beta(per_sample, n_boot=args.bootstrap)
+        )
         # exactly the series fitted now are replaced; every other fit stays as it was
-        wh.replace_partitions("fits", result.rows)
+        wh.replace_partitions("fits", rows)
+        result = SeriesFits(rows, result.skipped)
     if args.json:
         print(json.dumps(fits_json(result.rows, result.skipped), indent=2, default=str))
     else:
@@ -132,6 +146,12 @@ def print_fits(rows: pl.DataFrame, skipped: list[dict[str, object]]) -> None:
             markup=False,
         )
         notes = list(r.get("warnings") or [])
+        boot = json.loads(r["detail"] or "{}")
+        if "bootstrap_exponent_lo" in boot and r["law"] == "power":
+            lo, hi = boot["bootstrap_exponent_lo"], boot["bootstrap_exponent_hi"]
+            notes.insert(
+                0, f"curve bootstrap over {boot['bootstrap_samples']} samples: [{lo:.3f}, {hi:.3f}]"
+            )
         if r.get("n_dropped"):
             notes.append(f"{r['n_dropped']} points not used: {r.get('drop_reason') or '?'}")
         for note in notes:
