@@ -2,8 +2,10 @@
 
     I^BP ≈ K(X) + K(Y) − K(XY),   K(·) = the length of the compressed text,
 
-here LZMA2 (preset 9, a 1 MiB dictionary, raw stream: no container header), converted from bits to nats.
-The compressor's fixed cost K("") is subtracted once so that independent halves give ≈ 0. No
+here LZMA2 (preset 9, a 1 MiB dictionary, raw stream: no container header), in nats (bits ×
+ln 2). The compressor's fixed cost K("") is subtracted once. Independent halves still share
+what the compressor learns of the text's statistics on X and reuses on Y, so they do not give 0.
+No
 compressor reaches the entropy rate of text, and its excess grows with L: the estimate
 overestimates β (Eq. A.7-A.8). Estimator name ``compression_lzma``.
 """
