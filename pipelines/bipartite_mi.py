@@ -12,6 +12,9 @@ For every run with split/marginal log-probs in token_logprobs (or only --run-id)
      bipartite and estimators direct, direct_uncorrected, vclub ('exact' rows are kept),
      one row per split ℓ, ratio L/ℓ in {2, 3, 4}, with the standard error over samples (for
      `direct` plus 4/5 of se(Ĥ_G), a term common to every point: column stderr_common);
+  4. language-model runs: the model-free cross-check of Appendix A.II (Eq. A.6), K(X) + K(Y)
+     − K(XY) with LZMA2 on the same windows decoded to text (estimator compression_lzma; it
+     overestimates β);
 and prints the estimates.
 
 Examples:
@@ -22,8 +25,10 @@ Examples:
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import polars as pl
 from rich.console import Console
@@ -31,9 +36,13 @@ from rich.progress import track
 
 from l2m_analysis.cli import console as make_console
 from l2m_analysis.cli import make_parser, run_cli, table
+from l2m_analysis.corpus.tokenizer import load_tokenizer
 from l2m_analysis.estimators.adjacent_pairs import corpus_run_of, two_gram_entropy
 from l2m_analysis.estimators.bipartite import ESTIMATORS, bipartite_mi_sql
+from l2m_analysis.estimators.compression import ESTIMATOR as COMPRESSION
+from l2m_analysis.estimators.compression import compression_estimates
 from l2m_analysis.estimators.logprob_checks import validate_token_logprobs_sql
+from l2m_analysis.scoring.samples import CorpusChoice, windows_from_tokens
 from l2m_analysis.warehouse import Warehouse
 
 SCORERS = (
@@ -88,12 +97,38 @@ def estimate_run(wh: Warehouse, run_id: str, console: Console) -> pl.DataFrame:
             f"[yellow]{run_id}: no sample has every position ℓ..L-1 in two conditions; "
             "no estimates[/]"
         )
+    compressed = compression_rows(wh, run, estimates)  # Appendix A.II, model-free
+    if compressed.height:
+        estimates = pl.concat([estimates, compressed.with_columns(source=pl.lit(source))],
+                              how="diagonal_relaxed")  # fmt: skip
     recomputed = [  # stale rows of these estimators go too; 'exact' rows are not touched
         {"run_id": run_id, "source": source, "quantity": "bipartite", "estimator": e}
-        for e in ESTIMATORS
+        for e in (*ESTIMATORS, COMPRESSION)
     ]
     wh.replace_partitions("mi_estimates", estimates, recomputed=recomputed)
     return estimates
+
+
+def compression_rows(wh: Warehouse, run: dict, estimates: pl.DataFrame) -> pl.DataFrame:
+    """Eq. (A.6) on the run's own windows, decoded with its model's tokenizer: for language-
+    model runs whose config names the model folder and the corpus samples (else no rows)."""
+    config = json.loads(run["config"] or "{}")
+    folder, ids = config.get("model_dir"), config.get("corpus_sample_ids")
+    if not folder or not ids or not Path(folder, "tokenizer.json").is_file():
+        return pl.DataFrame()
+    tokenizer = load_tokenizer(folder)
+    wh.con.register("_chosen", {"sample_id": ids})
+    tokens = wh.query(
+        "SELECT sample_id, position, token_id FROM tokens JOIN _chosen USING (sample_id) "
+        "WHERE run_id = ? AND position < ?",
+        [config["corpus_run_id"], config["length"]],
+    )
+    lengths = pl.DataFrame({"sample_id": ids, "doc_id": [0] * len(ids)})
+    choice = CorpusChoice(lengths["sample_id"].to_numpy(), lengths["doc_id"].to_numpy())
+    windows = windows_from_tokens(tokens, choice, config["length"])
+    splits = sorted(set(estimates["split_at"].to_list()))
+    out = compression_estimates(windows.tokens, tokenizer.backend.decode, splits, config["ratios"])
+    return out.with_columns(run_id=pl.lit(run["run_id"]), quantity=pl.lit("bipartite"))
 
 
 def print_estimates(estimates: pl.DataFrame, console: Console) -> None:

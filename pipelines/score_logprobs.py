@@ -138,6 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         partners = derangement(windows.doc_ids, args.seed)
         config = {
             "corpus_run_id": args.corpus_run, "model": asdict(identity), "backend": args.backend,
+            "model_dir": str(model_dir),
             "dtype": args.dtype, "device": args.device, "samples": args.samples,
             "length": args.length, "splits": list(splits), "ratios": sorted(args.ratios),
             "seed": args.seed, "batch_size": args.batch_size, "bos_id": identity.bos_id,
