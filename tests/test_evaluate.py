@@ -142,10 +142,32 @@ def test_queries_run_unchanged_in_the_duckdb_cli(warehouse: Path, name: str) -> 
         (["--model", "gpt9-tiny"], "unknown model preset"),
         (["--model", "gpt2-tiny", "--length", "100"], "must be 4^l"),
         (["--model", "gpt2-tiny", "--preset", "fast"], "unknown optimizer preset"),
-        (["--model", "gpt2-tiny", "--data", "text", "--corpus-run", CORPUS, "--vocab-size",
-          "1000"], "another tokenizer"),  # fmt: skip
-        (["--model", "gpt2-tiny", "--data", "text", "--corpus-run", CORPUS, "--tokenizer",
-          "llama-3"], "tokenized with 'gpt-neox-20b"),  # fmt: skip
+        (
+            [
+                "--model",
+                "gpt2-tiny",
+                "--data",
+                "text",
+                "--corpus-run",
+                CORPUS,
+                "--vocab-size",
+                "1000",
+            ],
+            "another tokenizer",
+        ),  # fmt: skip
+        (
+            [
+                "--model",
+                "gpt2-tiny",
+                "--data",
+                "text",
+                "--corpus-run",
+                CORPUS,
+                "--tokenizer",
+                "llama-3",
+            ],
+            "tokenized with 'gpt-neox-20b",
+        ),  # fmt: skip
         (["--model", "gpt2-tiny", "--data", "text", "--corpus-run", "g-gpt2"], "not a corpus"),
     ],
 )
