@@ -114,7 +114,7 @@ def store(wh: Warehouse, run_id: str, model: str, record: dict, rows, seed: int 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_torch(args.threads)
-    console = Console()
+    console = Console(width=150)
     summary, baselines = [], {}
     with Warehouse.open(args.warehouse, create=False) as wh:
         chosen = training_runs(wh, args.train_run)
@@ -156,15 +156,15 @@ def _pm(value, se) -> str:
 def print_summary(summary, baselines, console: Console) -> None:
     """Averages over positions (Eqs. E.37, E.39) with standard errors over samples."""
     table = Table(title="Average KL and NLL over positions (nats per token, mean over copies)")
-    for column in ["evaluation", "model", "data", "L_train", "n", "avg KL", "MC check",
-                   "baseline KL", "avg NLL"]:  # fmt: skip
+    for column in ["evaluation", "data", "L_train", "n", "avg KL", "MC KL", "baseline KL",
+                   "avg NLL"]:  # fmt: skip
         table.add_column(column, justify="left" if column in ("evaluation", "data") else "right")
     by_dataset = {(b["dataset"], b["seq_len"]): b["averages"]["kl"] for b in baselines.values()}
     for eval_id, r in summary:
         a = r["averages"]
         base = by_dataset.get((r["dataset"], r["seq_len"]))
         table.add_row(
-            eval_id, r.get("arch", ""), r["dataset"], str(r["train_length"]), str(r["n_samples"]),
+            eval_id, r["dataset"], str(r["train_length"]), str(r["n_samples"]),
             _pm(a.get("kl"), a.get("kl_stderr")), _pm(a.get("mc_kl"), a.get("mc_kl_stderr")),
             "-" if base is None else f"{base:.4f}", _pm(a["nll"], a["nll_stderr"]),
         )  # fmt: skip

@@ -63,7 +63,7 @@ OVERRIDES = {  # option -> (TrainConfig field, type, help)
                     "(default gpt-neox-20b); must match the corpus run's"),
     "--vocab-size": ("vocab_size", positive_int, "text: embedding rows (default 50432)"),
     "--bos-id": ("bos_id", nonnegative_int, "text: BOS token id (default 0, <|endoftext|>)"),
-    "--holdout-every": ("holdout_every", positive_int, "text: samples with id % N == 0 are "
+    "--holdout-every": ("holdout_every", positive_int, "text: samples with id %% N == 0 are "
                         "held out for evaluation (default 10)"),
     "--checkpoint-every": ("checkpoint_every", positive_int, "steps between checkpoints"),
     "--log-every": ("log_every", positive_int, "steps between training-curve rows"),
