@@ -1,0 +1,116 @@
+"""The L²M condition as a number: the length beyond which a model's history state can no
+longer hold the bipartite MI of the data (Theorems 5.2 and 5.4).
+
+Theorem 5.2 bounds the bipartite MI a model can capture at ℓ = L/2 by its history state:
+    I^{BP,q}_{L/2;L} ≤ C · dim(z_{L/2}) + log M                                   (Eq. 11)
+and the data's I^BP_{L/2;L} ≈ A · L^β (the fitted power law, ratio L/ℓ = 2). The crossing
+length L* is the smallest L with A · L^β > C · dim(z_{L/2}) + log M: beyond it the model cannot
+be MI-capable (Definition 5.3) at that size. Constants we assume, stated in every table:
+* C, nats per state dimension. The discrete-state proof gives C ≤ bits per number · ln 2:
+  32 ln 2 = 22.18 nats for FP32 (the paper trains in FP32) — a hard ceiling; C = 1 nat per
+  dimension is a rough "effective" capacity. Both are shown by default.
+* log M: ln(vocabulary size) for text; for continuous tokens of c numbers, C · c (the same
+  per-number bound applied to the current token x_ℓ).
+For GPT-2 dim(z_{L/2}) grows ∝ L, faster than L^β for β < 1: no crossing ("never"). For Mamba
+and Mamba2 dim(z) is constant D and L* = ((C·D + log M)/A)^{1/β}.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from l2m_analysis.l2m_condition.history_state import history_dim
+from l2m_analysis.models.presets import ModelPreset
+
+FP32_NATS_PER_DIM = 32 * math.log(2)
+DEFAULT_NATS_PER_DIM = (FP32_NATS_PER_DIM, 1.0)
+MAX_LOG2_LENGTH = 200  # search L up to 2^200 tokens
+
+
+@dataclass(frozen=True)
+class MILaw:
+    """I^BP_{L/2;L} = amplitude · L^beta, nats per token of ``copies`` numbers (1 for text)."""
+
+    label: str  # e.g. "gaussian_subvolume ×64 (exact)"
+    data: str  # gaussian | text
+    amplitude: float
+    beta: float
+    copies: int = 1
+    vocab_size: int | None = None  # text
+    fitted_range: tuple[float, float] | None = None  # L range of the fitted points
+
+    def value(self, length: float) -> float:
+        return self.amplitude * length**self.beta
+
+
+def token_term(law: MILaw, nats_per_dim: float, vocab_size: int) -> float:
+    """The log M of Eq. (11) for the law's tokens."""
+    if law.data == "text":
+        return math.log(law.vocab_size or vocab_size)
+    return nats_per_dim * law.copies
+
+
+def capacity(preset: ModelPreset, length: float, nats_per_dim: float, log_m: float) -> float:
+    """C · dim(z_{L/2}) + log M, nats (Theorem 5.2 at ℓ = L/2; n_past = L/2)."""
+    return nats_per_dim * history_dim(preset, max(1, int(length // 2))) + log_m
+
+
+def crossing_length(
+    preset: ModelPreset, law: MILaw, nats_per_dim: float, vocab_size: int = 50432
+) -> float | None:
+    """Smallest L (tokens) where the law's I^BP exceeds the model's capacity; None: never
+    (up to 2^MAX_LOG2_LENGTH)."""
+    log_m = token_term(law, nats_per_dim, vocab_size)
+    if preset.arch != "gpt2":  # constant state: closed form
+        return ((nats_per_dim * history_dim(preset, 1) + log_m) / law.amplitude) ** (1 / law.beta)
+
+    def exceeds(log2_l: float) -> bool:
+        return law.value(2.0**log2_l) > capacity(preset, 2.0**log2_l, nats_per_dim, log_m)
+
+    grid = [k / 4 for k in range(4, 4 * MAX_LOG2_LENGTH + 1)]
+    first = next((x for x in grid if exceeds(x)), None)
+    if first is None:
+        return None
+    lo, hi = first - 0.25, first
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if exceeds(mid) else (mid, hi)
+    return 2.0**hi
+
+
+def needed_nats_per_dim(
+    preset: ModelPreset, law: MILaw, length: int, vocab_size: int = 50432
+) -> float:
+    """The C at which Eq. (11) holds with equality at ``length``: the nats each history-state
+    dimension must carry for the model to hold I^BP_{L/2;L} (larger = closer to failing)."""
+    dim = history_dim(preset, max(1, length // 2))
+    if law.data == "text":
+        return max(0.0, law.value(length) - math.log(law.vocab_size or vocab_size)) / dim
+    return law.value(length) / (dim + law.copies)
+
+
+def l2m_rows(
+    presets: list[ModelPreset],
+    laws: list[MILaw],
+    nats_per_dim: tuple[float, ...] = DEFAULT_NATS_PER_DIM,
+    at_length: int = 4096,
+    vocab_size: int = 50432,
+) -> list[dict]:
+    """One row per (law, model): dim(z_{L/2}) at ``at_length``, its growth per token, the law's
+    I^BP there, the nats per dimension needed there, and L* for each C in ``nats_per_dim``."""
+    rows = []
+    for law in laws:
+        for p in presets:
+            row = {
+                "law": law.label, "beta": law.beta, "amplitude": law.amplitude, "model": p.name,
+                "arch": p.arch, "state_growth_per_token": 2 * p.layers * p.hidden
+                if p.arch == "gpt2" else 0,
+                "dim_z_half": history_dim(p, at_length // 2), "at_length": at_length,
+                "i_bp": law.value(at_length),
+            }  # fmt: skip
+            row["needed_nats_per_dim"] = needed_nats_per_dim(p, law, at_length, vocab_size)
+            for c in nats_per_dim:
+                row[f"crossing_C{c:.4g}"] = crossing_length(p, law, c, vocab_size)
+            rows.append(row)
+    return rows

@@ -1,0 +1,77 @@
+"""The L²M condition report: crossing lengths against Eq. (11) and the pipeline on a warehouse
+with the exact Gaussian law fitted by pipelines.fit_exponents."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from l2m_analysis.cli import run_cli
+from l2m_analysis.l2m_condition.condition import (
+    MILaw,
+    capacity,
+    crossing_length,
+    needed_nats_per_dim,
+    token_term,
+)
+from l2m_analysis.l2m_condition.history_state import history_dim
+from l2m_analysis.models.presets import PRESETS
+from pipelines import fit_exponents, gaussian_mi, l2m_condition
+
+LAW = MILaw("g", "gaussian", amplitude=6.6, beta=0.8, copies=64)
+TEXT = MILaw("t", "text", amplitude=0.4, beta=0.8, vocab_size=50432)
+
+
+@pytest.mark.parametrize("law", [LAW, TEXT], ids=["gaussian", "text"])
+@pytest.mark.parametrize("name", ["mamba-tiny", "mamba-130m", "mamba2-370m"])
+def test_ssm_crossing_is_where_the_bound_becomes_tight(law: MILaw, name: str) -> None:
+    preset = PRESETS[name]
+    for c in (22.18, 1.0, 0.01):
+        length = crossing_length(preset, law, c)
+        log_m = token_term(law, c, 50432)
+        assert law.value(length) == pytest.approx(capacity(preset, length, c, log_m), rel=1e-9)
+        assert law.value(0.99 * length) < capacity(preset, 0.99 * length, c, log_m)
+    # C = the nats per dimension needed at L makes L the crossing
+    needed = needed_nats_per_dim(preset, law, 4096)
+    assert crossing_length(preset, law, needed) == pytest.approx(4096, rel=1e-9)
+
+
+def test_transformers_never_cross_a_sublinear_law_but_do_cross_a_superlinear_one() -> None:
+    gpt2 = PRESETS["gpt2-125m"]
+    assert crossing_length(gpt2, LAW, 22.18) is None and crossing_length(gpt2, TEXT, 1e-3) is None
+    steep = MILaw("steep", "text", amplitude=1.0, beta=1.5, vocab_size=50432)
+    length = crossing_length(gpt2, steep, 1.0)
+    tight = capacity(gpt2, length, 1.0, math.log(50432))
+    assert steep.value(length) == pytest.approx(tight, rel=1e-6)
+
+
+def test_bigger_ssms_cross_later() -> None:
+    lengths = [crossing_length(PRESETS[n], LAW, 1.0) for n in ("mamba-130m", "mamba-370m",
+                                                                "mamba-790m")]  # fmt: skip
+    assert lengths == sorted(lengths)
+    assert history_dim(PRESETS["mamba-130m"], 1) < history_dim(PRESETS["mamba-370m"], 1)
+
+
+def test_pipeline_reads_the_exact_gaussian_beta(tmp_path: Path, capsys) -> None:
+    wh = ["--warehouse", str(tmp_path / "l2m.duckdb")]
+    assert run_cli(l2m_condition.main, wh) == 2  # nothing fitted yet
+    err = capsys.readouterr().err
+    assert "no warehouse" in err or "no fitted bipartite power law" in err
+    assert run_cli(gaussian_mi.main, [*wh, "--layers", "5", "--vclub-layers", "0",
+                                      "--families", "subvolume"]) == 0  # fmt: skip
+    assert run_cli(fit_exponents.main, [*wh, "--quantity", "bipartite"]) == 0
+    capsys.readouterr()
+    models = ["--models", "gpt2-tiny", "mamba-tiny", "mamba2-tiny", "mamba-130m"]
+    assert run_cli(l2m_condition.main, [*wh, *models, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["law"] for r in rows} == {"gaussian_subvolume×64 exact"}
+    by_model = {r["model"]: r for r in rows}
+    assert 0.75 < by_model["mamba-tiny"]["beta"] < 0.85  # log_4 3 = 0.79 (docs/gaussian.md)
+    assert by_model["gpt2-tiny"]["crossing_C22.18"] is None
+    assert by_model["mamba-tiny"]["crossing_C1"] < by_model["mamba-130m"]["crossing_C1"]
+    assert run_cli(l2m_condition.main, [*wh, *models]) == 0  # the table, with the cache check
+    out = capsys.readouterr().out
+    assert "ℓ=1,16 ✓" in out and "never" in out and "Constants:" in out
