@@ -30,9 +30,9 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
 
 from l2m_analysis.cli import make_parser, nonnegative_int, positive_int, run_cli
+from l2m_analysis.cli import table as cli_table
 from l2m_analysis.errors import InputError
 from l2m_analysis.models.build import configure_torch
 from l2m_analysis.training import runs
@@ -114,7 +114,7 @@ def store(wh: Warehouse, run_id: str, model: str, record: dict, rows, seed: int 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_torch(args.threads)
-    console = Console(width=150)
+    console = Console(highlight=False)
     summary, baselines = [], {}
     with Warehouse.open(args.warehouse, create=False) as wh:
         chosen = training_runs(wh, args.train_run)
@@ -150,25 +150,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _pm(value, se) -> str:
     if value is None:
         return "-"
-    return f"{value:.4f}" + (f" ± {se:.4f}" if se is not None else "")
+    return f"{value:.3f}" + (f"±{se:.3f}" if se is not None else "")
 
 
 def print_summary(summary, baselines, console: Console) -> None:
-    """Averages over positions (Eqs. E.37, E.39) with standard errors over samples."""
-    table = Table(title="Average KL and NLL over positions (nats per token, mean over copies)")
-    for column in ["evaluation", "data", "L_train", "n", "avg KL", "MC KL", "baseline KL",
-                   "avg NLL"]:  # fmt: skip
-        table.add_column(column, justify="left" if column in ("evaluation", "data") else "right")
+    """Averages over positions (Eqs. E.37, E.39) with standard errors over samples, one table
+    per dataset; MC KL is the Monte-Carlo check of the analytic KL."""
     by_dataset = {(b["dataset"], b["seq_len"]): b["averages"]["kl"] for b in baselines.values()}
-    for eval_id, r in summary:
-        a = r["averages"]
-        base = by_dataset.get((r["dataset"], r["seq_len"]))
-        table.add_row(
-            eval_id, r["dataset"], str(r["train_length"]), str(r["n_samples"]),
-            _pm(a.get("kl"), a.get("kl_stderr")), _pm(a.get("mc_kl"), a.get("mc_kl_stderr")),
-            "-" if base is None else f"{base:.4f}", _pm(a["nll"], a["nll_stderr"]),
+    for dataset in sorted({r["dataset"] for _, r in summary}):
+        table = cli_table(
+            f"{dataset}: average KL and NLL over positions (nats per token, mean over copies)",
+            [(c, "left" if c == "evaluation" else "right")
+             for c in ["evaluation", "L_train", "n", "KL", "MC KL", "baseline", "NLL"]],
         )  # fmt: skip
-    console.print(table)
+        for eval_id, r in summary:
+            if r["dataset"] != dataset:
+                continue
+            a = r["averages"]
+            base = by_dataset.get((r["dataset"], r["seq_len"]))
+            table.add_row(
+                eval_id, str(r["train_length"]), str(r["n_samples"]),
+                _pm(a.get("kl"), a.get("kl_stderr")), _pm(a.get("mc_kl"), None),
+                "-" if base is None else f"{base:.3f}", _pm(a["nll"], a["nll_stderr"]),
+            )  # fmt: skip
+        console.print(table)
     console.print("position-wise: duckdb <warehouse> < queries/training_position_curves.sql")
 
 

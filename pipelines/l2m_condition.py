@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from l2m_analysis.cli import make_parser, positive_int, run_cli
+from l2m_analysis.cli import table as cli_table
 from l2m_analysis.errors import InputError, WarehouseError
 from l2m_analysis.l2m_condition.condition import DEFAULT_NATS_PER_DIM, MILaw, l2m_rows
 from l2m_analysis.l2m_condition.history_state import (
@@ -102,10 +103,12 @@ def fitted_laws(wh: Warehouse, args) -> list[MILaw]:
 
 
 def state_table(presets, at_length: int, check: bool) -> Table:
-    table = Table(title="History state dim(z_ℓ) (Definition 5.1, Appendix C), numbers")
-    for column in ["model", "arch", "per token", "dim(z) ℓ=1", f"dim(z) ℓ={at_length // 2}",
-                   "cache (transformers)", "checked"]:  # fmt: skip
-        table.add_column(column, justify="left" if column in ("model", "arch") else "right")
+    table = cli_table(
+        "History state dim(z_ℓ) (Definition 5.1, Appendix C), numbers",
+        [(c, "left" if c in ("model", "arch") else "right")
+         for c in ["model", "arch", "+/token", "ℓ=1", f"ℓ={at_length // 2}", "cache",
+                   "checked"]],
+    )  # fmt: skip
     for p in presets:
         checked = "-"
         if check:
@@ -118,31 +121,42 @@ def state_table(presets, at_length: int, check: bool) -> Table:
                         f"tokens, the formula says {cache_elements(p, n)}",
                         "the cache layout changed: update l2m_condition/history_state.py",
                     )
-            checked = "ℓ=" + ",".join(map(str, CHECK_LENGTHS)) + " ✓"
-        growth = f"{2 * p.layers * p.hidden:,}" if p.arch == "gpt2" else "0"
-        table.add_row(p.name, p.arch, growth, f"{history_dim(p, 1):,}",
-                      f"{history_dim(p, at_length // 2):,}",
-                      f"{cache_elements(p, at_length // 2):,}", checked)  # fmt: skip
+            checked = "✓ ℓ=" + ",".join(map(str, CHECK_LENGTHS))
+        growth = _n(2 * p.layers * p.hidden) if p.arch == "gpt2" else "0"
+        table.add_row(p.name, p.arch, growth, _n(history_dim(p, 1)),
+                      _n(history_dim(p, at_length // 2)), _n(cache_elements(p, at_length // 2)),
+                      checked)  # fmt: skip
     return table
+
+
+def _n(value: float) -> str:
+    """A count in at most 8 characters: 12,345 or 3.77e+07."""
+    return f"{value:,}" if value < 1e6 else f"{value:.3g}"
 
 
 def _length(value) -> str:
     return "never" if value is None else f"{value:.3g}"
 
 
-def condition_table(rows: list[dict], nats_per_dim: list[float], at_length: int) -> Table:
-    table = Table(title="L²M condition: where dim(z_{L/2}) stops keeping up with I^BP = A·L^β")
-    columns = ["law", "model", f"I_BP(L={at_length})", "dim(z_L/2)",
-               "nats/dim needed"] + [f"L* (C={c:.4g})" for c in nats_per_dim]  # fmt: skip
-    for column in columns:
-        table.add_column(column, justify="left" if column in ("law", "model") else "right")
-    for r in rows:
-        table.add_row(
-            r["law"], r["model"],
-            f"{r['i_bp']:.4g}", f"{r['dim_z_half']:,}", f"{r['needed_nats_per_dim']:.3g}",
-            *[_length(r[f"crossing_C{c:.4g}"]) for c in nats_per_dim],
-        )  # fmt: skip
-    return table
+def condition_tables(rows: list[dict], nats_per_dim: list[float], at_length: int) -> list[Table]:
+    """One table per fitted law: for each model, where dim(z_{L/2}) stops keeping up."""
+    columns = ["model", "I_BP", "dim(z_L/2)", "nats/dim"]
+    columns += [f"L* (C={c:.4g})" for c in nats_per_dim]
+    tables = []
+    for law in dict.fromkeys(r["law"] for r in rows):
+        table = cli_table(
+            f"L²M condition for {law} (I_BP, dim(z_L/2) and the nats per dimension they need "
+            f"at L = {at_length}; L*: where dim(z) stops keeping up with A·L^β)",
+            [(c, "left" if c == "model" else "right") for c in columns],
+        )
+        for r in (r for r in rows if r["law"] == law):
+            table.add_row(
+                r["model"], f"{r['i_bp']:.4g}", _n(r["dim_z_half"]),
+                f"{r['needed_nats_per_dim']:.3g}",
+                *[_length(r[f"crossing_C{c:.4g}"]) for c in nats_per_dim],
+            )  # fmt: skip
+        tables.append(table)
+    return tables
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -155,9 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
-    console = Console(width=160)
+    console = Console(highlight=False)
     console.print(state_table(presets, args.at_length, not args.no_check))
-    console.print(condition_table(rows, args.nats_per_dim, args.at_length))
+    for table in condition_tables(rows, args.nats_per_dim, args.at_length):
+        console.print(table)
     for law in laws:
         low, high = law.fitted_range or (float("nan"), float("nan"))
         console.print(

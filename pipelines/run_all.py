@@ -14,6 +14,9 @@ Steps (names for --only/--skip):
   counts     1-gram, 2-gram and distance-d pair counts                    (pipelines.count_ngrams)
   twopoint   two-point MI of the corpus with its shuffle baseline         (pipelines.twopoint_mi)
   fit        fit β, α and the log-law alternative for every series        (pipelines.fit_exponents)
+  train      tiny GPT-2, Mamba, Mamba2 on the Gaussian (L = 16) and books   (pipelines.train)
+  evaluate   their position-wise KL and NLL, and the Gaussian baseline    (pipelines.evaluate)
+  l2m        history-state sizes against the fitted I_BP (Theorem 5.2)   (pipelines.l2m_condition)
   report     the offline HTML report with every chart (reports/)         (pipelines.report)
 """
 
@@ -36,6 +39,10 @@ ORACLE_RUNS = {"subvolume": "oracle-gaussian-subvolume", "log": "oracle-gaussian
 # ℓ = 4, 16, 64 with L/ℓ = 2, 3, 4 gives three lengths per ratio inside L = 256: enough to fit β
 ORACLE_SPLITS = ("--splits", "64", "16", "4")
 CORPUS_RUN = "corpus-embedded-neox"
+# a minute of CPU training (docs/training.md): 4 copies per Gaussian token, L = 16
+MODELS = ("gpt2-tiny", "mamba-tiny", "mamba2-tiny")
+GAUSSIAN_RUNS = {m: f"train-gaussian-{m}-L16" for m in MODELS}
+TEXT_RUNS = {m: f"train-text-{m}-L32" for m in MODELS}
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,35 @@ STEPS: tuple[Step, ...] = (
     Step("counts", "pipelines.count_ngrams", (("--run-id", CORPUS_RUN),)),
     Step("twopoint", "pipelines.twopoint_mi", (("--run-id", CORPUS_RUN),)),
     Step("fit", "pipelines.fit_exponents"),
+    Step(
+        "train",
+        "pipelines.train",
+        tuple(
+            ("--model", m, "--data", "gaussian", "--length", "16", "--copies", "4", "--run-id", run)
+            for m, run in GAUSSIAN_RUNS.items()
+        )
+        + tuple(
+            (
+                "--model",
+                m,
+                "--data",
+                "text",
+                "--corpus-run",
+                CORPUS_RUN,
+                "--length",
+                "32",
+                "--run-id",
+                run,
+            )
+            for m, run in TEXT_RUNS.items()
+        ),
+    ),  # fmt: skip
+    Step(
+        "evaluate",
+        "pipelines.evaluate",
+        (("--train-run", *GAUSSIAN_RUNS.values(), *TEXT_RUNS.values()),),
+    ),  # fmt: skip
+    Step("l2m", "pipelines.l2m_condition"),
     Step("report", "pipelines.report"),
 )
 

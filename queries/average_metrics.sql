@@ -1,4 +1,5 @@
--- Average NLL (Eq. E.39) and average KL divergence (Eq. E.37) of every run, nats per token:
+-- Average NLL (Eq. E.39) and average KL divergence (Eq. E.37) of every run, nats per token
+-- (averaged over a token's copies, Eq. E.35):
 -- the mean over positions i = 1..L of the position-wise values of position_nll.sql (Eq. E.38)
 -- and position_kl.sql (Eq. E.36), L = seq_len.
 --
@@ -10,14 +11,14 @@
 WITH
 -- Eq. (E.38)
 nll_per_position AS (
-    SELECT run_id, position, -avg(logprob) AS nll
+    SELECT run_id, position, -avg(logprob / copies) AS nll
     FROM stg_whole_samples
     GROUP BY run_id, position
 ),
 
 -- Eq. (E.36): mean of log p − log q over samples matched on (sample_id, position)
 kl_per_position AS (
-    SELECT q.run_id, q.position, avg(p.logprob - q.logprob) AS kl
+    SELECT q.run_id, q.position, avg((p.logprob - q.logprob) / q.copies) AS kl
     FROM stg_whole_samples AS q
     JOIN stg_model_runs AS m ON m.run_id = q.run_id
     JOIN stg_whole_samples AS p

@@ -1,6 +1,6 @@
 -- Position-wise KL divergence D_KL^(i)(p||q) = E_p[log p(W_i|W_<i) − log q(W_i|W_<i)] (Eq. E.36),
--- nats per token, of every model run against its reference run, whose log-probs are the exact
--- log p of the same samples (e.g. an oracle or exact-Gaussian run).
+-- nats per token (averaged over a token's copies, Eq. E.35), of every model run against its
+-- reference run, whose log-probs are the exact log p of the same samples (e.g. an oracle run).
 --
 -- Reads: stg_model_runs (runs whose config names '$.reference_run_id'), stg_whole_samples
 -- (no_split rows of both runs, matched on (sample_id, position)).
@@ -16,7 +16,7 @@ WITH
 matched AS (
     SELECT
         q.run_id, m.reference_run_id, m.model, q.position,
-        p.logprob - q.logprob AS log_ratio,
+        (p.logprob - q.logprob) / q.copies AS log_ratio,
         p.token_id <> q.token_id AS token_mismatch
     FROM stg_whole_samples AS q
     JOIN stg_model_runs AS m ON m.run_id = q.run_id

@@ -1,5 +1,6 @@
 -- Position-wise negative log-likelihood NLL^(i)(p||q) = −E_p[log q(W_i|W_<i)] (Eq. E.38), nats
--- per token, for every run and every position of its whole-sample (no_split) scoring.
+-- per token (averaged over a token's copies, Eq. E.35), for every run and every position of its
+-- whole-sample (no_split) scoring.
 --
 -- Reads: stg_whole_samples (token_logprobs, no_split rows), runs (model name).
 -- Answer: run_id, model, seq_len, position, nll, nll_stderr, n
@@ -14,8 +15,8 @@ per_position AS (
     SELECT
         run_id,
         position,
-        -avg(logprob) AS nll,
-        stddev_samp(logprob) / sqrt(count(*)) AS nll_stderr,
+        -avg(logprob / copies) AS nll,
+        stddev_samp(logprob / copies) / sqrt(count(*)) AS nll_stderr,
         count(*) AS n
     FROM stg_whole_samples
     GROUP BY run_id, position

@@ -74,4 +74,4 @@ def test_pipeline_reads_the_exact_gaussian_beta(tmp_path: Path, capsys) -> None:
     assert by_model["mamba-tiny"]["crossing_C1"] < by_model["mamba-130m"]["crossing_C1"]
     assert run_cli(l2m_condition.main, [*wh, *models]) == 0  # the table, with the cache check
     out = capsys.readouterr().out
-    assert "ℓ=1,16 ✓" in out and "never" in out and "Constants:" in out
+    assert "✓ ℓ=1,16" in out and "never" in out and "Constants:" in out

@@ -181,3 +181,20 @@ def test_pipeline_on_empty_warehouse_says_what_to_run(tmp_path: Path, capsys) ->
     assert "no scored no_split log-probs" in err and "pipelines." in err
     assert run_cli(position_pipeline.main, ["--warehouse", str(tmp_path / "no.duckdb")]) == 2
     assert "no warehouse" in capsys.readouterr().err
+
+
+def test_continuous_tokens_are_per_token_averaged_over_their_copies() -> None:
+    # a Gaussian token stacks `copies` values (Eq. E.34): its log-density is a sum over them,
+    # and Eq. (E.35) reports per token averaged over the copies — as pipelines.evaluate stores
+    tokens = token_rows({"g": {0: [-8.0, 4.0], 1: [-4.0, 0.0]}, "h": {0: [-4.0, 0.0],
+                                                                     1: [-8.0, 8.0]}})  # fmt: skip
+    runs = pl.DataFrame(
+        [("g", "oracle", json.dumps({"copies": 4})),
+         ("h", "planted", json.dumps({"copies": 4, "reference_run_id": "g"}))],
+        schema=["run_id", "kind", "config"], orient="row",
+    ).with_columns(status=pl.lit("complete"))  # fmt: skip
+    con = frames_connection({"runs": runs, "token_logprobs": tokens})
+    nll = position_nll_sql(con, "g")
+    assert nll["nll"].to_list() == pytest.approx([12 / 2 / 4, -4 / 2 / 4])
+    kl = position_kl_sql(con, "h")  # log p − log q per sample: (−4, 4) and (4, −8), then / 4
+    assert kl["kl"].to_list() == pytest.approx([0.0, -0.5])

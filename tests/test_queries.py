@@ -20,10 +20,12 @@ from l2m_analysis.warehouse.queries import QUERIES_DIR, STAGING_DIR
 from pipelines import (
     bipartite_mi,
     count_ngrams,
+    evaluate,
     fit_exponents,
     gaussian_mi,
     prepare_corpus,
     score_oracle,
+    train,
     twopoint_mi,
 )
 
@@ -44,7 +46,12 @@ def warehouse(tmp_path_factory) -> Path:
         (count_ngrams, ["--run-id", CORPUS_RUN, "--distances", "1", "2", "4", "8", "16"]),
         (twopoint_mi, ["--run-id", CORPUS_RUN]),
         (fit_exponents, ["--bootstrap", "20"]),
-    ]
+        (train, ["--model", "gpt2-tiny", "--data", "gaussian", "--length", "16", "--copies", "4",
+                 "--preset", "test", "--run-id", "train-g"]),
+        (train, ["--model", "gpt2-tiny", "--data", "text", "--corpus-run", CORPUS_RUN,
+                 "--length", "32", "--preset", "test", "--run-id", "train-t"]),
+        (evaluate, ["--train-run", "train-g", "train-t", "--samples", "16"]),
+    ]  # fmt: skip
     for module, args in steps:
         assert run_cli(module.main, [*wh, *args]) == 0, module.__name__
     with Warehouse.open(path) as w:
