@@ -28,9 +28,12 @@ from l2m_analysis import charts
 from l2m_analysis.charts.sections import ReportFrames, report_sections, slug
 from l2m_analysis.cli import make_parser, run_cli
 from l2m_analysis.errors import WarehouseError
+from l2m_analysis.l2m_condition.history_state import history_state_frame
+from l2m_analysis.models.presets import PRESETS
 from l2m_analysis.warehouse import Warehouse
 
 REPORT_NAME = "l2m-report.html"
+L2M_MODELS = ("gpt2-125m", "mamba-130m", "mamba2-130m", "gpt2-tiny", "mamba-tiny", "mamba2-tiny")
 
 
 def build_parser():
@@ -60,6 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             two_point=wh.query_file("two_point_mi"),
             position_nll=wh.query_file("position_nll"),
             position_kl=wh.query_file("position_kl"),
+            training_average_kl=wh.query_file("training_average_kl"),
+            training_curves=wh.query_file("training_position_curves"),
+            history_states=history_state_frame(
+                [PRESETS[m] for m in L2M_MODELS], [4**k for k in range(1, 9)]
+            ),
         )
         exponents = wh.query_file("fitted_exponents")
     sections = report_sections(frames)
@@ -78,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = charts.write_report_html(
         args.out / REPORT_NAME,
         sections,
-        exponents=exponents,
+        exponents=exponents if exponents.height else None,
         runs=frames.runs,
         intro=f"Every result in {wh.path}, in nats. Each chart's caption says what it shows.",
         mode="static" if args.static else "interactive",

@@ -17,6 +17,7 @@ returns in ``measured_cache_elements``); ``history_dim`` is the smallest state, 
 
 from __future__ import annotations
 
+import polars as pl
 import torch
 
 from l2m_analysis.models.backbone import build_backbone
@@ -85,3 +86,15 @@ def measured_cache_elements(
     out = model(inputs_embeds=x, use_cache=True)
     cache = getattr(out, "past_key_values", None) or getattr(out, "cache_params", None)
     return returned_cache_elements(cache, batch) * p.layers // used
+
+
+def history_state_frame(presets: list[ModelPreset], lengths: list[int]) -> pl.DataFrame:
+    """dim(z_{L/2}) per model and sequence length L: the states the L²M chart draws.
+
+    Columns: model, architecture, length (L), state_dim (numbers held after L/2 tokens)."""
+    return pl.DataFrame(
+        [{"model": p.name, "architecture": p.arch, "length": n, "state_dim": history_dim(p, n // 2)}
+         for p in presets for n in lengths],
+        schema={"model": pl.String, "architecture": pl.String, "length": pl.Int64,
+                "state_dim": pl.Int64},
+    )  # fmt: skip
