@@ -39,6 +39,7 @@ import altair as alt
 import numpy as np
 import polars as pl
 
+from l2m_analysis.charts._axes import axis_scale, log_axis, padded_domain
 from l2m_analysis.charts._common import (
     Z95,
     chart_data,
@@ -49,7 +50,6 @@ from l2m_analysis.charts._common import (
     subtitle,
     title_params,
 )
-from l2m_analysis.charts._layers import _scale, log_axis, padded_domain
 from l2m_analysis.charts.theme import color_scale
 from l2m_analysis.errors import InputError
 
@@ -226,7 +226,7 @@ def position_metric_chart(
     x = alt.X(
         "i:Q",
         title="token position i",
-        scale=_scale(log_x, x_dom),
+        scale=axis_scale(log_x, x_dom),
         # panels share the tick values of the overall range (those outside a panel are unused)
         axis=log_axis(x_dom or padded_domain(data["i"].to_list(), True, pad=0.02))
         if log_x
@@ -250,7 +250,7 @@ def position_metric_chart(
             base.mark_area(opacity=0.15)
             .encode(
                 x=x,
-                y=alt.Y("lo:Q", title=METRIC_TITLES[metric], scale=_scale(log_y, y_dom)),
+                y=alt.Y("lo:Q", title=METRIC_TITLES[metric], scale=axis_scale(log_y, y_dom)),
                 y2="hi:Q",
                 color=colour,
                 detail="series:N",
@@ -260,7 +260,7 @@ def position_metric_chart(
     line_enc = dict(
         x=x,
         y=alt.Y(
-            f"{metric}:Q", title=METRIC_TITLES[metric], scale=_scale(log_y, y_dom), axis=y_axis
+            f"{metric}:Q", title=METRIC_TITLES[metric], scale=axis_scale(log_y, y_dom), axis=y_axis
         ),
         color=colour,
         detail="series:N",
@@ -351,7 +351,7 @@ def average_metric_chart(
     x = alt.X(
         "L:Q",
         title=f"{'training' if x_col == 'train_length' else 'sequence'} length L (tokens)",
-        scale=_scale(True, x_dom),
+        scale=axis_scale(True, x_dom),
         axis=alt.Axis(values=ticks, format=",d") if ticks else log_axis(x_dom),
     )
     y_vals = data[col].to_list() + (data["lo"].to_list() + data["hi"].to_list() if se else [])
@@ -359,7 +359,7 @@ def average_metric_chart(
     y = alt.Y(
         f"{col}:Q",
         title=AVERAGE_TITLES[metric],
-        scale=_scale(log_y, y_dom),
+        scale=axis_scale(log_y, y_dom),
         axis=log_axis(y_dom) if log_y else alt.Axis(format="~g"),
     )
     tooltip = [
@@ -384,7 +384,7 @@ def average_metric_chart(
             base.mark_errorbar(ticks=True)
             .encode(
                 x=x,
-                y=alt.Y("lo:Q", title=AVERAGE_TITLES[metric], scale=_scale(log_y, y_dom)),
+                y=alt.Y("lo:Q", title=AVERAGE_TITLES[metric], scale=axis_scale(log_y, y_dom)),
                 y2="hi:Q",
                 color=colour,
             )
