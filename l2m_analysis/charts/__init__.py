@@ -27,12 +27,8 @@ from l2m_analysis.charts.render import (
     to_png,
     to_svg,
 )
-from l2m_analysis.charts.report_html import (
-    ReportSection,
-    build_report_html,
-    exponents_table,
-    write_report_html,
-)
+from l2m_analysis.charts.report_html import ReportSection, build_report_html, write_report_html
+from l2m_analysis.charts.report_tables import exponents_table
 from l2m_analysis.charts.theme import register_theme, use_theme
 from l2m_analysis.charts.two_point import two_point_mi_chart
 
