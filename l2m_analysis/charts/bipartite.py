@@ -65,6 +65,20 @@ def _where(ratio: int | None) -> str:
     return f"ℓ = L/{ratio}" if ratio is not None else "all ratios L/ℓ"
 
 
+def _selected(
+    estimates: object, builder: str, run_id: str | None, source: str | None, ratio: int | None
+) -> pl.DataFrame:
+    """The bipartite rows of that run, source and ratio L/ℓ (None: all)."""
+    return filter_by(
+        prepare_estimates(estimates, builder),
+        builder=builder,
+        arg="estimates",
+        run_id=run_id,
+        source=source,
+        ratio=ratio,
+    )
+
+
 def _point_tooltip(points: pl.DataFrame) -> list[alt.Tooltip]:
     tips = [alt.Tooltip("series:N", title="series")]
     tips.append(alt.Tooltip("x:Q", title="L (tokens)", format=",d"))
@@ -158,14 +172,7 @@ def bipartite_mi_chart(
     shown on the log axis: they are dropped and counted in the subtitle.
     """
     builder = "bipartite_mi_chart"
-    frame = filter_by(
-        prepare_estimates(estimates, builder),
-        builder=builder,
-        arg="estimates",
-        run_id=run_id,
-        source=source,
-        ratio=ratio,
-    )
+    frame = _selected(estimates, builder, run_id, source, ratio)
     chosen = list(estimators) if estimators is not None else default_estimators(frame)
     frame = filter_equal(frame, "estimator", chosen, builder=builder, arg="estimates")
     return _draw(
@@ -197,14 +204,7 @@ def estimator_comparison_chart(
     convergence at large L read at a glance; error bars ±1.96·stderr.
     """
     builder = "estimator_comparison_chart"
-    frame = filter_by(
-        prepare_estimates(estimates, builder),
-        builder=builder,
-        arg="estimates",
-        run_id=run_id,
-        source=source,
-        ratio=ratio,
-    )
+    frame = _selected(estimates, builder, run_id, source, ratio)
     if estimators is None:
         present = set(frame["estimator"].to_list())
         estimators = [e for e in COMPARISON_ORDER if e in present]
