@@ -18,8 +18,8 @@ from l2m_analysis.charts import (
     browser,
     build_report_html,
     exponents_table,
-    report_html,
 )
+from l2m_analysis.charts._report_assets import javascript_bundle
 from l2m_analysis.charts.render import vegalite_version
 from l2m_analysis.errors import InputError
 from tests.test_charts import DATA, synthetic_positions, synthetic_states
@@ -182,7 +182,7 @@ def test_the_browser_check_catches_a_broken_chart(report_files, tmp_path):
     assert any("cdn.example.org" in line for line in page.console), page.console
     assert "blocked by the page's security policy: https://cdn.example.org" in page.page_errors
     # a page whose JavaScript bundle is gone draws nothing and says so
-    bundle = report_html._javascript_bundle(vegalite_version())
+    bundle = javascript_bundle(vegalite_version())
     assert len(bundle) > 100_000 and html.count(bundle) == 1
     no_js = html.replace(bundle, "")
     bare = tmp_path / "no-js.html"

@@ -5,6 +5,7 @@ chart out; see docs/charts.md for each builder's input contract. Importing this 
 registers and enables the ``"l2m"`` theme (``charts.theme``).
 """
 
+from l2m_analysis.charts.average import average_metric_chart
 from l2m_analysis.charts.bipartite import (
     bipartite_mi_chart,
     estimator_comparison_chart,
@@ -16,7 +17,7 @@ from l2m_analysis.charts.gaussian import (
     gaussian_two_point_chart,
 )
 from l2m_analysis.charts.l2m import l2m_chart
-from l2m_analysis.charts.position import average_metric_chart, position_metric_chart
+from l2m_analysis.charts.position import position_metric_chart
 from l2m_analysis.charts.render import (
     chart_spec,
     save_chart,
@@ -26,12 +27,8 @@ from l2m_analysis.charts.render import (
     to_png,
     to_svg,
 )
-from l2m_analysis.charts.report_html import (
-    ReportSection,
-    build_report_html,
-    exponents_table,
-    write_report_html,
-)
+from l2m_analysis.charts.report_html import ReportSection, build_report_html, write_report_html
+from l2m_analysis.charts.report_tables import exponents_table
 from l2m_analysis.charts.theme import register_theme, use_theme
 from l2m_analysis.charts.two_point import two_point_mi_chart
 

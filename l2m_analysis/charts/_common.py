@@ -90,6 +90,13 @@ def filter_equal(
     return out
 
 
+def filter_by(frame: pl.DataFrame, *, builder: str, arg: str, **values: object) -> pl.DataFrame:
+    """``filter_equal`` for each ``column=value`` in the order given (a None value: no filter)."""
+    for column, value in values.items():
+        frame = filter_equal(frame, column, value, builder=builder, arg=arg)
+    return frame
+
+
 def finite_floats(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
     """Cast ``columns`` (those present) to Float64 with NaN and ±inf turned into null.
 
@@ -101,6 +108,15 @@ def finite_floats(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
             col = pl.col(c).cast(pl.Float64)
             exprs.append(pl.when(col.is_finite()).then(col).otherwise(None).alias(c))
     return frame.with_columns(exprs) if exprs else frame
+
+
+def z95_bounds(value: str, stderr: str, lo: str = "y_lo", hi: str = "y_hi") -> list[pl.Expr]:
+    """Columns ``lo`` = value − Z95·stderr and ``hi`` = value + Z95·stderr: the 95 % error bar
+    (or band), in the value's unit (nats, nats per token); null where stderr is null."""
+    return [
+        (pl.col(value) - Z95 * pl.col(stderr)).alias(lo),
+        (pl.col(value) + Z95 * pl.col(stderr)).alias(hi),
+    ]
 
 
 def keep_positive(frame: pl.DataFrame, columns: Sequence[str]) -> tuple[pl.DataFrame, int]:

@@ -57,6 +57,25 @@ def grid(x_min: float, x_max: float, n: int = 60) -> np.ndarray:
     return np.geomspace(float(x_min), float(x_max), n)
 
 
+def _fit_grid(fit: dict, n: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """(x, t = log x, t_c): the fit's grid over [x_min, x_max], shape (n,), and the log-centre
+    t_c = (log x_min + log x_max)/2 of the fitted range, where the pivot band pivots."""
+    xs = grid(fit["x_min"], fit["x_max"], n)
+    t_c = (math.log(float(fit["x_min"])) + math.log(float(fit["x_max"]))) / 2
+    return xs, np.log(xs), t_c
+
+
+def _exp_curve(xs: np.ndarray, centre, lo, hi, method: str) -> Curve:
+    """The Curve of a line drawn in log y: exp of the centre and of the band ends."""
+    return Curve(
+        xs,
+        np.exp(centre),
+        None if lo is None else np.exp(lo),
+        None if hi is None else np.exp(hi),
+        method,
+    )
+
+
 def fitted_points_mean(
     x: np.ndarray,
     y: np.ndarray,
@@ -117,8 +136,7 @@ def _line_band(t, c0, c1, h0, h1, t_bar, slope_lo, slope_hi, t_c):
 def power_law_curve(fit: dict, x=None, y=None, se=None, n: int = 60) -> Curve:
     """I = A·L^β over [x_min, x_max] with its 95 % band (see the module docstring)."""
     amp, beta = fit.get("amplitude"), fit.get("exponent")
-    xs = grid(fit["x_min"], fit["x_max"], n)
-    t = np.log(xs)
+    xs, t, t_c = _fit_grid(fit, n)
     c0, c1 = math.log(float(amp)), float(beta)
     detail = parse_detail(fit.get("detail"))
     lo_b, hi_b = fit.get("exponent_lo"), fit.get("exponent_hi")
@@ -130,22 +148,13 @@ def power_law_curve(fit: dict, x=None, y=None, se=None, n: int = 60) -> Curve:
     t_bar = None
     if h0 is not None and x is not None and y is not None:
         t_bar = fitted_points_mean(x, y, se, fit, weight="power")
-    t_c = (math.log(float(fit["x_min"])) + math.log(float(fit["x_max"]))) / 2
-    centre, lo, hi, method = _line_band(t, c0, c1, h0, h1, t_bar, lo_b, hi_b, t_c)
-    return Curve(
-        xs,
-        np.exp(centre),
-        None if lo is None else np.exp(lo),
-        None if hi is None else np.exp(hi),
-        method,
-    )
+    return _exp_curve(xs, *_line_band(t, c0, c1, h0, h1, t_bar, lo_b, hi_b, t_c))
 
 
 def log_law_curve(fit: dict, x=None, y=None, se=None, n: int = 60) -> Curve:
     """I = a·log L + b over [x_min, x_max] with its 95 % band on the linear I scale."""
     a, b = float(fit["amplitude"]), float(fit["offset_c"])
-    xs = grid(fit["x_min"], fit["x_max"], n)
-    t = np.log(xs)
+    xs, t, t_c = _fit_grid(fit, n)
     detail = parse_detail(fit.get("detail"))
     s_lo, s_hi = detail.get("slope_lo"), detail.get("slope_hi")
     se_a, se_b = detail.get("slope_stderr"), detail.get("intercept_stderr")
@@ -156,7 +165,6 @@ def log_law_curve(fit: dict, x=None, y=None, se=None, n: int = 60) -> Curve:
     t_bar = None
     if h0 is not None and x is not None and y is not None:
         t_bar = fitted_points_mean(x, y, se, fit, weight="log")
-    t_c = (math.log(float(fit["x_min"])) + math.log(float(fit["x_max"]))) / 2
     centre, lo, hi, method = _line_band(t, b, a, h0, h1, t_bar, s_lo, s_hi, t_c)
     return Curve(xs, centre, lo, hi, method)
 
@@ -166,21 +174,12 @@ def decay_curve(fit: dict, n: int = 60) -> tuple[Curve, np.ndarray]:
     amp, alpha = float(fit["amplitude"]), float(fit["exponent"])
     offset = fit.get("offset_c")
     offset = float(offset) if _finite(offset) else 0.0
-    xs = grid(fit["x_min"], fit["x_max"], n)
-    t = np.log(xs)
+    xs, t, t_c = _fit_grid(fit, n)
     lo_a, hi_a = fit.get("exponent_lo"), fit.get("exponent_hi")
-    t_c = (math.log(float(fit["x_min"])) + math.log(float(fit["x_max"]))) / 2
     slopes = (
         (-float(hi_a), -float(lo_a)) if _finite(lo_a, hi_a) else (None, None)
     )  # slope of log(A d^-α) is −α
     centre, lo, hi, method = _line_band(
         t, math.log(amp), -alpha, None, None, None, slopes[0], slopes[1], t_c
     )
-    corrected = Curve(
-        xs,
-        np.exp(centre),
-        None if lo is None else np.exp(lo),
-        None if hi is None else np.exp(hi),
-        method,
-    )
-    return corrected, np.exp(centre) + offset
+    return _exp_curve(xs, centre, lo, hi, method), np.exp(centre) + offset

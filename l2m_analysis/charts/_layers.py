@@ -1,85 +1,23 @@
 """The layered "points + error bars + fitted curve + band" chart most figures are made of.
 
-Every layer carries a ``name`` (``fit-band``, ``fit-line``, ``error-bars``, ``points``,
-``point-lines``, ``reference``) so tests and notebooks can find it in ``chart.to_dict()``.
+``series_layers`` reads two frames. points: ``series``, ``x``, ``y``, ``y_lo``, ``y_hi`` (the
+error bar, same unit as y: nats) plus tooltip columns, one row per point; curves (built with
+``curve_frame``): ``series``, ``x``, ``fit``, ``band_lo``, ``band_hi`` plus tooltip columns, one
+row per grid point of each fitted curve. Every layer carries a ``name`` (``fit-band``,
+``fit-line``, ``error-bars``, ``points``, ``point-lines``, ``reference``) so tests and
+notebooks can find it in ``chart.to_dict()``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import altair as alt
+import numpy as np
 import polars as pl
 
+from l2m_analysis.charts._axes import axis_channel, padded_domain
 from l2m_analysis.charts._common import finite_floats, title_params
-
-# Log-axis tick labels: plain numbers from 0.001 to 999, SI prefixes above ("4k", "50M"),
-# scientific notation outside ("1e-7"), instead of Vega's mix of "0.000001" and "1e-7".
-LOG_LABELS = (
-    "datum.value >= 1000 && datum.value < 1e15 ? format(datum.value, '~s') : "
-    "(datum.value >= 0.001 && datum.value < 1000 ? format(datum.value, '~g') : "
-    "format(datum.value, '.0e'))"
-)
-
-
-def _scale(log: bool, domain: list[float] | None = None) -> alt.Scale:
-    kwargs = {} if domain is None else {"domain": domain, "nice": False}
-    return (
-        alt.Scale(type="log", **kwargs) if log else alt.Scale(type="linear", zero=False, **kwargs)
-    )
-
-
-def padded_domain(values: Sequence[float], log: bool, pad: float = 0.05) -> list[float] | None:
-    """[lo, hi] of the finite values (> 0 on a log axis), widened by ``pad`` of the span.
-
-    Vega's "nice" log domains round out to whole decades and can leave most of the plot empty;
-    an explicit domain keeps the data filling the frame.
-    """
-    vals = [float(v) for v in values if v is not None and math.isfinite(float(v))]
-    if log:
-        vals = [v for v in vals if v > 0]
-    if not vals:
-        return None
-    lo, hi = min(vals), max(vals)
-    if log:
-        span = max(math.log(hi / lo), math.log(1.5))
-        return [lo * math.exp(-pad * span), hi * math.exp(pad * span)]
-    span = (hi - lo) or max(abs(hi), 1.0)
-    return [lo - pad * span, hi + pad * span]
-
-
-def log_ticks(domain: list[float] | None) -> list[float] | None:
-    """Tick values for a log axis over ``domain``: whole decades, or 1-2-5 / 1..9 steps inside
-    them when the domain spans fewer decades (Vega's own log ticks crowd the labels)."""
-    if not domain or domain[0] <= 0:
-        return None
-    lo, hi = domain
-    decades = math.log10(hi / lo)
-    if decades > 9:
-        mantissas, step = (1,), 2
-    elif decades > 3.5:
-        mantissas, step = (1,), 1
-    elif decades > 1.2:
-        mantissas, step = (1, 2, 5), 1
-    else:
-        mantissas, step = (1, 2, 3, 4, 5, 6, 7, 8, 9), 1
-    ticks = []
-    for k in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1):
-        if step > 1 and k % step:
-            continue
-        for m in mantissas:
-            v = float(f"{m}e{k}")
-            if lo <= v <= hi:
-                ticks.append(v)
-    return ticks if len(ticks) >= 2 else None
-
-
-def log_axis(domain: list[float] | None, **kwargs) -> alt.Axis:
-    """A log axis with ``log_ticks`` and ``LOG_LABELS``."""
-    ticks = log_ticks(domain)
-    extra = {"values": ticks} if ticks else {}
-    return alt.Axis(labelExpr=LOG_LABELS, **extra, **kwargs)
 
 
 def _column_values(frames: Sequence[pl.DataFrame | None], columns: Sequence[str]) -> list[float]:
@@ -100,6 +38,66 @@ def clip_lower(frame: pl.DataFrame, column: str, floor: float) -> tuple[pl.DataF
     bad = pl.col(column).is_not_null() & (pl.col(column) <= 0)
     n = frame.filter(bad).height
     return frame.with_columns(pl.when(bad).then(floor).otherwise(pl.col(column)).alias(column)), n
+
+
+def log_y_points(points: pl.DataFrame) -> tuple[pl.DataFrame, int, int]:
+    """The points a log y axis can show: rows with y > 0, lower error-bar ends (``y_lo``) ≤ 0
+    cut at half the smallest y. Returns (points, rows dropped, error bars cut)."""
+    kept = points.filter(pl.col("y").is_not_null() & (pl.col("y") > 0))
+    n_dropped = points.height - kept.height
+    if kept.height == 0:
+        return kept, n_dropped, 0
+    kept, n_clipped = clip_lower(kept, "y_lo", float(kept["y"].min()) / 2)
+    return kept, n_dropped, n_clipped
+
+
+def has_error_bars(points: pl.DataFrame) -> bool:
+    """Whether any point has an error bar (a non-null ``y_lo``)."""
+    return points.filter(pl.col("y_lo").is_not_null()).height > 0
+
+
+def curve_frame(
+    label: str,
+    x: np.ndarray,
+    fit: np.ndarray,
+    lo: np.ndarray | None = None,
+    hi: np.ndarray | None = None,
+) -> pl.DataFrame:
+    """One fitted curve as ``series_layers`` reads it: columns series (= ``label``), x, fit and
+    the 95 % band band_lo/band_hi (Float64, null where ``lo``/``hi`` is None); each of shape
+    (len(x),), in the unit of the curve (nats)."""
+    n = len(x)
+    return pl.DataFrame(
+        {
+            "series": [label] * n,
+            "x": x,
+            "fit": fit,
+            "band_lo": lo if lo is not None else [None] * n,
+            "band_hi": hi if hi is not None else [None] * n,
+        },
+        schema_overrides={"band_lo": pl.Float64, "band_hi": pl.Float64},
+    )
+
+
+def exponent_columns(fit: dict, name: str) -> list[pl.Expr]:
+    """Constant columns for a fitted line's tooltip: the fits row's exponent as ``name``, its
+    95 % interval as ``name_lo``/``name_hi`` (null when open) and the amplitude A (nats)."""
+    return [
+        pl.lit(float(fit["exponent"])).alias(name),
+        pl.lit(fit.get("exponent_lo"), dtype=pl.Float64).alias(f"{name}_lo"),
+        pl.lit(fit.get("exponent_hi"), dtype=pl.Float64).alias(f"{name}_hi"),
+        pl.lit(float(fit["amplitude"])).alias("amplitude"),
+    ]
+
+
+def exponent_tooltip(name: str, symbol: str) -> list[alt.Tooltip]:
+    """The tooltip lines of ``exponent_columns(fit, name)``, the exponent shown as ``symbol``."""
+    return [
+        alt.Tooltip(f"{name}:Q", title=symbol, format=".4f"),
+        alt.Tooltip(f"{name}_lo:Q", title=f"{symbol} 95 % lo", format=".4f"),
+        alt.Tooltip(f"{name}_hi:Q", title=f"{symbol} 95 % hi", format=".4f"),
+        alt.Tooltip("amplitude:Q", title="A (nats)", format=".4g"),
+    ]
 
 
 def series_layers(
@@ -133,13 +131,11 @@ def series_layers(
     y_dom = padded_domain(
         _column_values([points, curves], ["y", "y_lo", "y_hi", "fit", "band_lo", "band_hi"]), log_y
     )
-    x_enc = alt.X(
-        "x:Q",
-        title=x_title,
-        scale=_scale(log_x, x_dom),
-        axis=log_axis(x_dom) if log_x else alt.Axis(format=x_format),
-    )
-    y_axis = log_axis(y_dom) if log_y else alt.Axis(format=y_format)
+    x_enc = axis_channel(alt.X, "x:Q", x_title, log=log_x, domain=x_dom, fmt=x_format)
+
+    def y_enc(field: str) -> alt.Y:
+        return axis_channel(alt.Y, f"{field}:Q", y_title, log=log_y, domain=y_dom, fmt=y_format)
+
     legend = alt.Legend(title=legend_title, symbolOpacity=1)
     colour = alt.Color("series:N", scale=color, legend=legend)
     layers: list[alt.Chart] = []
@@ -151,7 +147,7 @@ def series_layers(
                 .mark_area(opacity=0.18, line=False)
                 .encode(
                     x=x_enc,
-                    y=alt.Y("band_lo:Q", title=y_title, scale=_scale(log_y, y_dom), axis=y_axis),
+                    y=y_enc("band_lo"),
                     y2="band_hi:Q",
                     color=colour,
                     detail="series:N",
@@ -163,7 +159,7 @@ def series_layers(
             .mark_line(strokeDash=[6, 3], strokeWidth=2)
             .encode(
                 x=x_enc,
-                y=alt.Y("fit:Q", title=y_title, scale=_scale(log_y, y_dom), axis=y_axis),
+                y=y_enc("fit"),
                 color=colour,
                 detail="series:N",
                 tooltip=list(curve_tooltip),
@@ -177,7 +173,7 @@ def series_layers(
             .mark_line(strokeWidth=1.5, opacity=0.8)
             .encode(
                 x=x_enc,
-                y=alt.Y("y:Q", title=y_title, scale=_scale(log_y, y_dom), axis=y_axis),
+                y=y_enc("y"),
                 color=colour,
                 detail="series:N",
                 order="x:Q",
@@ -191,7 +187,7 @@ def series_layers(
             .mark_errorbar(ticks=True, thickness=1.4)
             .encode(
                 x=x_enc,
-                y=alt.Y("y_lo:Q", title=y_title, scale=_scale(log_y, y_dom), axis=y_axis),
+                y=y_enc("y_lo"),
                 y2="y_hi:Q",
                 color=colour,
             )
@@ -199,7 +195,7 @@ def series_layers(
         )
     point_enc = dict(
         x=x_enc,
-        y=alt.Y("y:Q", title=y_title, scale=_scale(log_y, y_dom), axis=y_axis),
+        y=y_enc("y"),
         color=colour,
         tooltip=list(point_tooltip),
     )

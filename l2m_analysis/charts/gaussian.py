@@ -1,11 +1,7 @@
 """The two Gaussian families side by side (Fig. 3): different bipartite, identical two-point MI.
 
-Input ``estimates`` (nats): rows of the ``mi_estimates`` table. Required: ``source`` (the
-family, e.g. 'gaussian_subvolume', 'gaussian_log'), ``quantity``, ``estimator``, ``value``;
-``length`` for bipartite rows, ``distance`` for two-point rows; ``ratio`` selects ℓ = L/ratio.
-Exact rows carry no stderr; rows that have one get error bars ±1.96·stderr.
-
-Input ``fits`` (optional): rows of the ``fits`` table (columns as in ``charts.bipartite``).
+Inputs (nats): ``estimates``, rows of ``mi_estimates``, and optional ``fits``, rows of the
+``fits`` table; their contracts are in ``charts._gaussian_series`` (and docs/charts.md).
 (a) draws each family's *preferred* law (``preferred_law``: the power law I = A·L^β, or the
 log law I = a·log L + b) with its 95 % band; (b) draws the decay I = A·d^(−α) + C.
 """
@@ -20,118 +16,25 @@ import polars as pl
 
 from l2m_analysis.charts._common import (
     ERRORBAR_NOTE,
-    Z95,
     exponent_text,
     filter_equal,
-    finite_floats,
-    fit_warnings,
     fmt,
-    interval,
-    no_rows_left,
     parse_detail,
-    require_frame,
     subtitle,
-    values_of,
 )
 from l2m_analysis.charts._fitcurves import decay_curve, log_law_curve, power_law_curve
-from l2m_analysis.charts._layers import clip_lower, layered, series_layers
+from l2m_analysis.charts._gaussian_series import (
+    family_curve,
+    family_fits,
+    family_label,
+    family_points,
+    family_rows,
+    pick_fit,
+)
+from l2m_analysis.charts._layers import has_error_bars, layered, log_y_points, series_layers
 from l2m_analysis.charts.theme import color_scale
 
-REQUIRED = ("source", "quantity", "estimator", "value")
-FIX = (
-    "pass rows of the mi_estimates table (columns source, quantity, estimator, value, length, "
-    "distance, ratio[, stderr]); run `python -m pipelines.gaussian_mi`"
-)
-FITS_REQUIRED = ("source", "quantity", "estimator", "law", "exponent", "amplitude")
-FITS_FIX = "pass rows of the fits table (run `python -m pipelines.fit_exponents`), or fits=None"
 FAMILY_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7")
-
-
-def _family_label(source: str) -> str:
-    s = source.lower()
-    if "subvolume" in s:
-        return f"sub-volume ({source})"
-    if "log" in s:
-        return f"log ({source})"
-    return source
-
-
-def _rows(
-    estimates: object,
-    builder: str,
-    quantity: str,
-    x_col: str,
-    estimator: str,
-    families: Sequence[str] | None,
-    run_id: str | None,
-) -> pl.DataFrame:
-    frame = require_frame(
-        estimates, builder=builder, arg="estimates", required=(*REQUIRED, x_col), fix=FIX
-    )
-    frame = filter_equal(frame, "run_id", run_id, builder=builder, arg="estimates")
-    frame = filter_equal(frame, "quantity", quantity, builder=builder, arg="estimates")
-    frame = filter_equal(frame, "estimator", estimator, builder=builder, arg="estimates")
-    if families is not None:
-        frame = filter_equal(frame, "source", list(families), builder=builder, arg="estimates")
-    frame = frame.filter(pl.col(x_col).is_not_null())
-    if frame.height == 0:
-        raise no_rows_left(builder, "estimates", f"non-null {x_col}", values_of(frame, x_col))
-    frame = finite_floats(frame, ["value", "stderr"])
-    if "stderr" not in frame.columns:
-        frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("stderr"))
-    return frame.sort("source", x_col)
-
-
-def _fits_for(fits: object, builder: str, quantity: str, estimator: str) -> pl.DataFrame | None:
-    if fits is None:
-        return None
-    rows = require_frame(fits, builder=builder, arg="fits", required=FITS_REQUIRED, fix=FITS_FIX)
-    return rows.filter((pl.col("quantity") == quantity) & (pl.col("estimator") == estimator))
-
-
-def _pick(rows: pl.DataFrame | None, source: str, run_id, ratio, law: str | None) -> dict | None:
-    if rows is None:
-        return None
-    cond = pl.col("source") == source
-    if run_id is not None and "run_id" in rows.columns:
-        cond = cond & (pl.col("run_id") == run_id)
-    if ratio is not None and "ratio" in rows.columns:
-        cond = cond & (pl.col("ratio") == ratio)
-    if law is not None:
-        cond = cond & (pl.col("law") == law)
-    sel = rows.filter(cond)
-    return sel.row(0, named=True) if sel.height else None
-
-
-def _points(frame: pl.DataFrame, x_col: str, labels: dict[str, str]) -> pl.DataFrame:
-    return frame.with_columns(
-        pl.col("source").replace_strict(labels, default=pl.col("source")).alias("series"),
-        pl.col(x_col).cast(pl.Float64).alias("x"),
-        pl.col("value").alias("y"),
-        (pl.col("value") - Z95 * pl.col("stderr")).alias("y_lo"),
-        (pl.col("value") + Z95 * pl.col("stderr")).alias("y_hi"),
-    )
-
-
-def _curve_frame(label: str, x, y, lo, hi, **extra) -> pl.DataFrame:
-    n = len(x)
-    return pl.DataFrame(
-        {
-            "series": [label] * n,
-            "x": x,
-            "fit": y,
-            "band_lo": lo if lo is not None else [None] * n,
-            "band_hi": hi if hi is not None else [None] * n,
-        },
-        schema_overrides={"band_lo": pl.Float64, "band_hi": pl.Float64},
-    ).with_columns(
-        [
-            pl.lit(v, dtype=pl.Float64 if isinstance(v, float) else None).alias(k)
-            for k, v in extra.items()
-        ]
-    )
-
-
 CURVE_TOOLTIP = [
     alt.Tooltip("series:N", title="family"),
     alt.Tooltip("law:N", title="law"),
@@ -142,23 +45,44 @@ CURVE_TOOLTIP = [
 ]
 
 
-def _finish(points, curves, order, *, x_title, y_title, title, notes, tooltip, filled=True):
-    n_all = points.height
-    points = points.filter(pl.col("y").is_not_null() & (pl.col("y") > 0))
-    floor = float(points["y"].min()) / 2 if points.height else 1e-12
-    points, n_clipped = clip_lower(points, "y_lo", floor)
+def _point_tooltip(x_title: str, y_title: str, *, stderr: bool) -> list[alt.Tooltip]:
+    tips = [
+        alt.Tooltip("series:N", title="family"),
+        alt.Tooltip("x:Q", title=x_title, format=",d"),
+        alt.Tooltip("y:Q", title=y_title, format=".4g"),
+    ]
+    if stderr:
+        tips.append(alt.Tooltip("stderr:Q", title="stderr (nats)", format=".3g"))
+    return tips
+
+
+def _draw(
+    frame: pl.DataFrame,
+    x_col: str,
+    sources: list[str],
+    labels: dict[str, str],
+    curves: list[pl.DataFrame],
+    *,
+    x_title: str,
+    y_title: str,
+    title: str,
+    notes: list[str],
+    tooltip: list[alt.Tooltip],
+    filled: bool = True,
+) -> alt.LayerChart:
+    """The log-log chart of the families' points (``x_col`` against value) and curves."""
+    points, n_dropped, n_clipped = log_y_points(family_points(frame, x_col, labels))
     lines = [
-        ERRORBAR_NOTE
-        if points.filter(pl.col("y_lo").is_not_null()).height
-        else "exact values (no error bars)",
+        ERRORBAR_NOTE if has_error_bars(points) else "exact values (no error bars)",
         *notes,
-        None if n_all == points.height else f"{n_all - points.height} points ≤ 0 not shown (log)",
+        None if n_dropped == 0 else f"{n_dropped} points ≤ 0 not shown (log)",
         None if n_clipped == 0 else f"{n_clipped} lower error bars cut at the axis",
     ]
+    order = [labels[s] for s in sources]
     scale = color_scale(order, dict(zip(order, FAMILY_COLOURS, strict=False)))
     layers = series_layers(
         points,
-        curves,
+        pl.concat(curves, how="diagonal_relaxed") if curves else None,
         x_title=x_title,
         y_title=y_title,
         color=scale,
@@ -187,72 +111,62 @@ def gaussian_bipartite_chart(
     fitted parameter with the 95 % interval.
     """
     builder = "gaussian_bipartite_chart"
-    frame = _rows(estimates, builder, "bipartite", "length", estimator, families, run_id)
+    frame = family_rows(estimates, builder, "bipartite", "length", estimator, families, run_id)
     if "ratio" in frame.columns:
         frame = filter_equal(frame, "ratio", ratio, builder=builder, arg="estimates")
-    fit_rows = _fits_for(fits, builder, "bipartite", estimator)
+    fit_rows = family_fits(fits, builder, "bipartite", estimator)
     sources = frame["source"].unique(maintain_order=True).to_list()
     labels, curves, notes, bands = {}, [], [], set()
     for src in sources:
         rows = frame.filter(pl.col("source") == src)
-        power = _pick(fit_rows, src, run_id, ratio, "power")
+        power = pick_fit(fit_rows, src, run_id, ratio, "power")
         law = (power or {}).get("preferred_law") or "power"
-        fit = power if law == "power" else _pick(fit_rows, src, run_id, ratio, "log")
-        label = _family_label(src)
+        fit = power if law == "power" else pick_fit(fit_rows, src, run_id, ratio, "log")
+        labels[src] = family_label(src)
         if fit is None:
-            labels[src] = label
             continue
         x, y = rows["length"].to_numpy().astype(float), rows["value"].to_numpy()
         se = rows["stderr"].to_numpy() if rows["stderr"].null_count() < rows.height else None
         if law == "power":
             curve = power_law_curve(fit, x, y, se)
             param = exponent_text("β", fit["exponent"], fit["exponent_lo"], fit["exponent_hi"])
-            label = f"{label}: L^β, {param}"
+            labels[src] += f": L^β, {param}"
         else:
             curve = log_law_curve(fit, x, y, se)
             d = parse_detail(fit.get("detail"))
             param = exponent_text(
                 "a", fit["amplitude"], d.get("slope_lo"), d.get("slope_hi"), ".4f"
             )
-            label = f"{label}: a·log L + b, {param}"
-        labels[src] = label
+            labels[src] += f": a·log L + b, {param}"
         bands.add(curve.band)
-        warnings = fit_warnings(fit)
-        if warnings:
-            notes.append(f"fit warnings, {src}: " + "; ".join(warnings))
-        curves.append(
-            _curve_frame(
-                label,
-                curve.x,
-                curve.y,
-                curve.lo,
-                curve.hi,
-                law="power law I = A·L^β" if law == "power" else "log law I = a·log L + b",
-                parameter=param,
-                r2=fit.get("r2"),
-                band_method=curve.band,
-                fit_warnings="; ".join(warnings) or "none",
-            )
+        frame_c, note = family_curve(
+            src,
+            labels[src],
+            fit,
+            curve.x,
+            curve.y,
+            curve.lo,
+            curve.hi,
+            law="power law I = A·L^β" if law == "power" else "log law I = a·log L + b",
+            parameter=param,
+            band_method=curve.band,
         )
-    points = _points(frame, "length", labels)
+        curves.append(frame_c)
+        notes += [note] if note else []
     if curves:
         kinds = " / ".join(sorted(bands))
         notes.insert(0, f"dashed: each family's preferred law (by AIC); band: 95 % ({kinds})")
-    tooltip = [
-        alt.Tooltip("series:N", title="family"),
-        alt.Tooltip("x:Q", title="L (tokens)", format=",d"),
-        alt.Tooltip("y:Q", title="I_BP (nats)", format=".4g"),
-        alt.Tooltip("stderr:Q", title="stderr (nats)", format=".3g"),
-    ]
-    return _finish(
-        points,
-        pl.concat(curves, how="diagonal_relaxed") if curves else None,
-        [labels[s] for s in sources],
+    return _draw(
+        frame,
+        "length",
+        sources,
+        labels,
+        curves,
         x_title="sequence length L (tokens)",
         y_title=f"bipartite MI I(L/{ratio}; L) (nats)",
         title=title or "(a) Bipartite MI of the Gaussian families",
         notes=notes,
-        tooltip=tooltip,
+        tooltip=_point_tooltip("L (tokens)", "I_BP (nats)", stderr=True),
     )
 
 
@@ -271,65 +185,53 @@ def gaussian_two_point_chart(
     two families as in the paper; 'exact_pair_average': averaged over all pairs at distance d.
     """
     builder = "gaussian_two_point_chart"
-    frame = _rows(estimates, builder, "two_point", "distance", estimator, families, run_id)
-    fit_rows = _fits_for(fits, builder, "two_point", estimator)
+    frame = family_rows(estimates, builder, "two_point", "distance", estimator, families, run_id)
+    fit_rows = family_fits(fits, builder, "two_point", estimator)
     sources = frame["source"].unique(maintain_order=True).to_list()
     labels, curves, notes = {}, [], []
     for src in sources:
-        fit = _pick(fit_rows, src, run_id, None, "decay")
-        label = _family_label(src)
+        fit = pick_fit(fit_rows, src, run_id, None, "decay")
+        labels[src] = family_label(src)
         if fit is None:
-            labels[src] = label
             continue
         corrected, with_offset = decay_curve(fit)
-        param = (
-            f"α = {fmt(fit['exponent'], '.3f')} {interval(fit['exponent_lo'], fit['exponent_hi'])}"
+        param = exponent_text("α", fit["exponent"], fit["exponent_lo"], fit["exponent_hi"])
+        labels[src] += f": {param}"
+        frame_c, note = family_curve(
+            src,
+            labels[src],
+            fit,
+            corrected.x,
+            with_offset,
+            None,
+            None,
+            law="decay I = A·d^−α + C",
+            parameter=f"{param}, C = {fmt(fit.get('offset_c'), '.3g')}",
+            band_method="none",
         )
-        label = f"{label}: {param}"
-        labels[src] = label
-        warnings = fit_warnings(fit)
-        if warnings:
-            notes.append(f"fit warnings, {src}: " + "; ".join(warnings))
-        curves.append(
-            _curve_frame(
-                label,
-                corrected.x,
-                with_offset,
-                None,
-                None,
-                law="decay I = A·d^−α + C",
-                parameter=f"{param}, C = {fmt(fit.get('offset_c'), '.3g')}",
-                r2=fit.get("r2"),
-                band_method="none",
-                fit_warnings="; ".join(warnings) or "none",
-            )
-        )
-    points = _points(frame, "distance", labels)
+        curves.append(frame_c)
+        notes += [note] if note else []
     if curves:
         notes.insert(0, "dashed: fitted decay I_d = A·d^−α + C (Eq. A.18)")
-    if len(sources) > 1:
-        same = _identical(frame)
-        if same:
-            notes.append("the families' values coincide (open markers drawn over each other)")
-    tooltip = [
-        alt.Tooltip("series:N", title="family"),
-        alt.Tooltip("x:Q", title="d (tokens)", format=",d"),
-        alt.Tooltip("y:Q", title="I_d (nats)", format=".4g"),
-    ]
-    return _finish(
-        points,
-        pl.concat(curves, how="diagonal_relaxed") if curves else None,
-        [labels[s] for s in sources],
+    if len(sources) > 1 and _identical(frame):
+        notes.append("the families' values coincide (open markers drawn over each other)")
+    return _draw(
+        frame,
+        "distance",
+        sources,
+        labels,
+        curves,
         x_title="distance d (tokens)",
         y_title="two-point MI I_d (nats)",
         title=title or "(b) Two-point MI of the Gaussian families",
         notes=notes,
-        tooltip=tooltip,
+        tooltip=_point_tooltip("d (tokens)", "I_d (nats)", stderr=False),
         filled=False,
     )
 
 
 def _identical(frame: pl.DataFrame) -> bool:
+    """Whether every family has the same values at the same distances (up to rounding)."""
     groups = [g.sort("distance")["value"].to_numpy() for _, g in frame.group_by("source")]
     return all(g.shape == groups[0].shape and np.allclose(g, groups[0]) for g in groups[1:])
 

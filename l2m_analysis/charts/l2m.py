@@ -33,6 +33,7 @@ import altair as alt
 import numpy as np
 import polars as pl
 
+from l2m_analysis.charts._axes import axis_channel, padded_domain
 from l2m_analysis.charts._common import (
     filter_equal,
     finite_floats,
@@ -40,7 +41,6 @@ from l2m_analysis.charts._common import (
     subtitle,
     title_params,
 )
-from l2m_analysis.charts._layers import _scale, log_axis, padded_domain
 from l2m_analysis.charts.theme import GREY, color_scale
 from l2m_analysis.errors import InputError
 
@@ -102,6 +102,34 @@ def _fit_row(fit: object, estimator: str | None, builder: str) -> dict | None:
             "filter the fits table to one run, estimator and ratio 2",
         )
     return rows.row(0, named=True)
+
+
+def _panel(
+    base: alt.Chart,
+    x: alt.X,
+    y: alt.Y,
+    *,
+    colour: alt.Color,
+    shape: alt.Shape,
+    tooltip: list[alt.Tooltip],
+    dash: dict,
+    names: tuple[str, str],
+    title: str,
+    note: str,
+    under: tuple[alt.Chart, ...] = (),
+) -> alt.LayerChart:
+    """One panel: a line per model through its points (layers named ``names``: lines, points)
+    over the layers ``under``, titled with one subtitle line ``note``."""
+    lines, points = names
+    return alt.layer(
+        *under,
+        base.mark_line(strokeWidth=2)
+        .encode(x=x, y=y, color=colour, detail="model:N", **dash)
+        .properties(name=lines),
+        base.mark_point(filled=True, size=60)
+        .encode(x=x, y=y, color=colour, shape=shape, tooltip=tooltip)
+        .properties(name=points),
+    ).properties(title=title_params(title, subtitle([note])), width=360, height=280)
 
 
 def l2m_chart(
@@ -176,68 +204,47 @@ def l2m_chart(
         if "architecture" in data.columns
         else {}
     )
+    style = dict(colour=colour, shape=shape, tooltip=tooltip, dash=dash)
     x_dom = padded_domain(data["required_mi"].to_list(), True)
     y_dom = padded_domain(data["state_dim"].to_list(), True)
-    x_a = alt.X(
-        "required_mi:Q",
-        title="required bipartite MI I_BP(L/2; L) (nats)",
-        scale=_scale(True, x_dom),
-        axis=log_axis(x_dom),
+    x_a = axis_channel(
+        alt.X, "required_mi:Q", "required bipartite MI I_BP(L/2; L) (nats)", log=True, domain=x_dom
     )
-    y_a = alt.Y(
-        "state_dim:Q",
-        title="history-state size dim z_{L/2} (numbers)",
-        scale=_scale(True, y_dom),
-        axis=log_axis(y_dom),
+    y_a = axis_channel(
+        alt.Y, "state_dim:Q", "history-state size dim z_{L/2} (numbers)", log=True, domain=y_dom
     )
     smallest = data.filter(pl.col("length") == pl.col("length").min())
     k = math.exp(float(np.mean(np.log(smallest["dim_per_nat"].to_numpy()))))
     lo, hi = x_dom
     guide = pl.DataFrame({"required_mi": [lo, hi], "state_dim": [k * lo, k * hi]})
     base = alt.Chart(data)
-    left = alt.layer(
-        alt.Chart(guide)
-        .mark_line(color=GREY, strokeDash=[4, 4], strokeWidth=1.3, clip=True)
-        .encode(x=x_a, y=y_a)
-        .properties(name="reference"),
-        base.mark_line(strokeWidth=2)
-        .encode(x=x_a, y=y_a, color=colour, detail="model:N", **dash)
-        .properties(name="model-lines"),
-        base.mark_point(filled=True, size=60)
-        .encode(x=x_a, y=y_a, color=colour, shape=shape, tooltip=tooltip)
-        .properties(name="points"),
-    ).properties(
-        title=title_params(
-            "(a) history state vs required MI",
-            subtitle(["grey dashed: slope 1, dim ∝ I_BP (flatter: fails the L²M condition)"]),
+    left = _panel(
+        base,
+        x_a,
+        y_a,
+        **style,
+        names=("model-lines", "points"),
+        title="(a) history state vs required MI",
+        note="grey dashed: slope 1, dim ∝ I_BP (flatter: fails the L²M condition)",
+        under=(
+            alt.Chart(guide)
+            .mark_line(color=GREY, strokeDash=[4, 4], strokeWidth=1.3, clip=True)
+            .encode(x=x_a, y=y_a)
+            .properties(name="reference"),
         ),
-        width=360,
-        height=280,
     )
     lx_dom = padded_domain(data["length"].to_list(), True)
     r_dom = padded_domain(data["dim_per_nat"].to_list(), True)
-    x_b = alt.X("length:Q", title="sequence length L (tokens)", scale=_scale(True, lx_dom),
-                axis=log_axis(lx_dom))  # fmt: skip
-    y_b = alt.Y(
-        "dim_per_nat:Q",
-        title="dim z_{L/2} / I_BP (numbers per nat)",
-        scale=_scale(True, r_dom),
-        axis=log_axis(r_dom),
-    )
-    right = alt.layer(
-        base.mark_line(strokeWidth=2)
-        .encode(x=x_b, y=y_b, color=colour, detail="model:N", **dash)
-        .properties(name="ratio-lines"),
-        base.mark_point(filled=True, size=60)
-        .encode(x=x_b, y=y_b, color=colour, shape=shape, tooltip=tooltip)
-        .properties(name="ratio-points"),
-    ).properties(
-        title=title_params(
-            "(b) state size per nat of required MI",
-            subtitle(["falling with L: the state cannot keep up with I_BP ∼ L^β"]),
+    right = _panel(
+        base,
+        axis_channel(alt.X, "length:Q", "sequence length L (tokens)", log=True, domain=lx_dom),
+        axis_channel(
+            alt.Y, "dim_per_nat:Q", "dim z_{L/2} / I_BP (numbers per nat)", log=True, domain=r_dom
         ),
-        width=360,
-        height=280,
+        **style,
+        names=("ratio-lines", "ratio-points"),
+        title="(b) state size per nat of required MI",
+        note="falling with L: the state cannot keep up with I_BP ∼ L^β",
     )
     notes = []
     if fit_row is not None and data.filter(pl.col("how") != "measured").height:

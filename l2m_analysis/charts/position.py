@@ -1,4 +1,4 @@
-"""Per-position and average KL / NLL of trained models (Fig. 4, 5, F.5–F.7).
+"""Per-position KL / NLL of trained models (Fig. 4 c–d, 5, F.5–F.7).
 
 ``position_metric_chart`` input (nats per token), any of:
 
@@ -15,19 +15,8 @@ Required: ``position`` (0-based index of the scored token, BOS excluded) and the
 tokens), ``architecture`` (e.g. 'gpt2', 'mamba', 'mamba2': line dash) and ``n_params``
 (orders the legend). The x axis is the 1-based token position i = position + 1 of Eq. E.36.
 
-``average_metric_chart`` input — a frame not yet in the warehouse; its contract:
-
-=================  =======  ==========================================================
-column             type     meaning
-=================  =======  ==========================================================
-model              str      the trained model, e.g. 'gpt2-124M', 'mamba-130m'
-train_length       int      training (= evaluation) sequence length L, tokens;
-                            ``seq_len`` (queries/average_metrics.sql) is used without it
-avg_kl / avg_nll   float    D_KL^Avg (Eq. E.37) / NLL^Avg (Eq. E.39), nats per token
-avg_kl_stderr …    float    optional: standard error of the average (error bars ±1.96·se)
-architecture       str      optional: 'gpt2', 'mamba', 'mamba2' (line dash)
-n_params           int      optional: parameter count (orders the legend)
-=================  =======  ==========================================================
+The average over positions against the training length (Fig. 4 a–b) is
+``charts.average.average_metric_chart``, also importable from here.
 """
 
 from __future__ import annotations
@@ -39,8 +28,8 @@ import altair as alt
 import numpy as np
 import polars as pl
 
+from l2m_analysis.charts._axes import axis_channel, axis_scale, log_axis, padded_domain
 from l2m_analysis.charts._common import (
-    Z95,
     chart_data,
     filter_equal,
     finite_floats,
@@ -48,63 +37,26 @@ from l2m_analysis.charts._common import (
     require_frame,
     subtitle,
     title_params,
+    z95_bounds,
 )
-from l2m_analysis.charts._layers import _scale, log_axis, padded_domain
+from l2m_analysis.charts._metrics import (
+    METRIC_TITLES,
+    NAMES,
+    POSITION_FIX,
+    Metric,
+    architecture_dash,
+    model_order,
+    pick_metric,
+    with_series,
+)
+from l2m_analysis.charts.average import average_metric_chart
 from l2m_analysis.charts.theme import color_scale
 from l2m_analysis.errors import InputError
 
-Metric = Literal["kl", "nll"]
+__all__ = ["average_metric_chart", "position_metric_chart"]
+
 AUTO_BINS = 200  # log-spaced position bins per model when bins="auto" and the frame is large
 AUTO_BIN_ROWS = 20_000
-METRIC_TITLES = {
-    "kl": "position-wise KL D_KL(p‖q) (nats/token)",
-    "nll": "position-wise NLL (nats/token)",
-}
-AVERAGE_TITLES = {
-    "kl": "average KL D_KL^Avg (nats/token)",
-    "nll": "average NLL (nats/token)",
-}
-NAMES = {"kl": "KL divergence", "nll": "negative log-likelihood"}
-POSITION_FIX = (
-    "pass the output of queries/position_kl.sql or queries/position_nll.sql, or rows of the "
-    "position_metrics table (columns model, seq_len, position, kl and/or nll[, *_stderr])"
-)
-AVERAGE_FIX = (
-    "pass a frame with columns model, train_length (or seq_len), avg_kl and/or avg_nll "
-    "[, avg_kl_stderr, avg_nll_stderr, architecture, n_params] (see docs/charts.md)"
-)
-
-
-def _pick_metric(frame: pl.DataFrame, metric: str | None, builder: str, prefix: str = "") -> str:
-    if metric is None:
-        for m in ("kl", "nll"):
-            col = prefix + m
-            if col in frame.columns and frame[col].null_count() < frame.height:
-                return m
-        raise InputError(
-            f"{builder}: the frame has no non-null {prefix}kl or {prefix}nll column",
-            POSITION_FIX if not prefix else AVERAGE_FIX,
-        )
-    if metric not in ("kl", "nll"):
-        raise InputError(f"{builder}: metric={metric!r} is not 'kl' or 'nll'", "pass 'kl' or 'nll'")
-    return metric
-
-
-def _series_column(frame: pl.DataFrame) -> pl.DataFrame:
-    """'series' = model, falling back to run_id where model is null."""
-    if "model" in frame.columns and "run_id" in frame.columns:
-        expr = pl.coalesce(pl.col("model").cast(pl.String), pl.col("run_id").cast(pl.String))
-    elif "model" in frame.columns:
-        expr = pl.col("model").cast(pl.String)
-    else:
-        expr = pl.col("run_id").cast(pl.String)
-    return frame.with_columns(expr.alias("series"))
-
-
-def _model_order(frame: pl.DataFrame) -> list[str]:
-    keys = [c for c in ("architecture", "n_params") if c in frame.columns]
-    order = frame.select("series", *keys).unique("series")
-    return order.sort([*keys, "series"], nulls_last=True)["series"].to_list()
 
 
 def _log_bins(frame: pl.DataFrame, bins: int, y: str, se: str | None) -> pl.DataFrame:
@@ -127,38 +79,31 @@ def _log_bins(frame: pl.DataFrame, bins: int, y: str, se: str | None) -> pl.Data
     return frame.group_by(group, maintain_order=True).agg(aggs).drop("bin").sort("series", "i")
 
 
-def position_metric_chart(
-    frame: pl.DataFrame,
-    *,
-    metric: Metric | None = None,
-    seq_len: int | Sequence[int] | None = None,
-    models: Sequence[str] | None = None,
-    log_x: bool = True,
-    log_y: bool = False,
-    bins: int | Literal["auto"] | None = "auto",
-    title: str | None = None,
-) -> alt.LayerChart | alt.FacetChart:
-    """Fig. 4 c–d, 5, F.5–F.7: the per-position KL or NLL of each model against position i.
+def _position_data(
+    frame: object,
+    metric: str | None,
+    seq_len: int | Sequence[int] | None,
+    models: Sequence[str] | None,
+    log_y: bool,
+    bins: int | Literal["auto"] | None,
+    builder: str,
+) -> tuple[pl.DataFrame, str, str | None, int | None, list[str | None]]:
+    """(data, metric, stderr column or None, bins used or None, subtitle notes).
 
-    One line per model with its ±1.96·stderr band; one panel per ``seq_len`` when several are
-    present (F.5: models trained on 256, 1024, 4096 tokens). metric: 'kl' or 'nll' (default:
-    kl when present). log_x (default) spreads the early positions; log_y drops values ≤ 0
-    (a noisy KL estimate can be negative) and says so. bins: average positions into that many
-    log-spaced bins per model (see ``_log_bins``); "auto" (default) bins into
-    ``AUTO_BINS`` only when the frame has more than ``AUTO_BIN_ROWS`` rows, None never bins.
-    Binning is said in the subtitle.
+    data: one row per model, position i (1-based; a bin's mean i when binned) and panel, with
+    the metric (nats per token), its stderr and the band lo/hi (± 1.96·stderr), ``seq_len``,
+    ``n``, ``architecture``, ``positions`` (per bin) and ``run_id`` where present.
     """
-    builder = "position_metric_chart"
     frame = require_frame(
         frame, builder=builder, arg="frame", required=("position",), fix=POSITION_FIX
     )
     if "model" not in frame.columns and "run_id" not in frame.columns:
         raise InputError(f"{builder}: `frame` has neither `model` nor `run_id`", POSITION_FIX)
-    metric = _pick_metric(frame, metric, builder)
+    metric = pick_metric(frame, metric, builder)
     if metric not in frame.columns:
         raise InputError(f"{builder}: `frame` has no `{metric}` column", POSITION_FIX)
     se = f"{metric}_stderr" if f"{metric}_stderr" in frame.columns else None
-    frame = _series_column(frame)
+    frame = with_series(frame)
     if seq_len is not None:
         frame = filter_equal(
             frame,
@@ -199,10 +144,7 @@ def position_metric_chart(
     ]
     data = frame.select(cols)
     if se is not None:
-        data = data.with_columns(
-            (pl.col(metric) - Z95 * pl.col(se)).alias("lo"),
-            (pl.col(metric) + Z95 * pl.col(se)).alias("hi"),
-        )
+        data = data.with_columns(z95_bounds(metric, se, "lo", "hi"))
         if log_y:
             floor = float(data[metric].min()) / 2
             data = data.with_columns(pl.max_horizontal(pl.col("lo"), pl.lit(floor)).alias("lo"))
@@ -211,7 +153,35 @@ def position_metric_chart(
         notes.insert(0, "no stderr in the input: no band")
     if metric == "nll":
         notes.append("for continuous (Gaussian) tokens NLL is a differential cross entropy")
-    order = _model_order(data)
+    return data, metric, se, bins, notes
+
+
+def position_metric_chart(
+    frame: pl.DataFrame,
+    *,
+    metric: Metric | None = None,
+    seq_len: int | Sequence[int] | None = None,
+    models: Sequence[str] | None = None,
+    log_x: bool = True,
+    log_y: bool = False,
+    bins: int | Literal["auto"] | None = "auto",
+    title: str | None = None,
+) -> alt.LayerChart | alt.FacetChart:
+    """Fig. 4 c–d, 5, F.5–F.7: the per-position KL or NLL of each model against position i.
+
+    One line per model with its ±1.96·stderr band; one panel per ``seq_len`` when several are
+    present (F.5: models trained on 256, 1024, 4096 tokens). metric: 'kl' or 'nll' (default:
+    kl when present). log_x (default) spreads the early positions; log_y drops values ≤ 0
+    (a noisy KL estimate can be negative) and says so. bins: average positions into that many
+    log-spaced bins per model (see ``_log_bins``); "auto" (default) bins into
+    ``AUTO_BINS`` only when the frame has more than ``AUTO_BIN_ROWS`` rows, None never bins.
+    Binning is said in the subtitle.
+    """
+    builder = "position_metric_chart"
+    data, metric, se, bins, notes = _position_data(
+        frame, metric, seq_len, models, log_y, bins, builder
+    )
+    order = model_order(data)
     colour = alt.Color(
         "series:N",
         title="model",
@@ -226,13 +196,12 @@ def position_metric_chart(
     x = alt.X(
         "i:Q",
         title="token position i",
-        scale=_scale(log_x, x_dom),
+        scale=axis_scale(log_x, x_dom),
         # panels share the tick values of the overall range (those outside a panel are unused)
         axis=log_axis(x_dom or padded_domain(data["i"].to_list(), True, pad=0.02))
         if log_x
         else alt.Axis(format="~s"),
     )
-    y_axis = log_axis(y_dom) if log_y else alt.Axis(format="~g")
     tooltip = [
         alt.Tooltip("series:N", title="model"),
         alt.Tooltip("i:Q", title="position i", format=",.0f"),
@@ -250,7 +219,7 @@ def position_metric_chart(
             base.mark_area(opacity=0.15)
             .encode(
                 x=x,
-                y=alt.Y("lo:Q", title=METRIC_TITLES[metric], scale=_scale(log_y, y_dom)),
+                y=alt.Y("lo:Q", title=METRIC_TITLES[metric], scale=axis_scale(log_y, y_dom)),
                 y2="hi:Q",
                 color=colour,
                 detail="series:N",
@@ -259,17 +228,13 @@ def position_metric_chart(
         )
     line_enc = dict(
         x=x,
-        y=alt.Y(
-            f"{metric}:Q", title=METRIC_TITLES[metric], scale=_scale(log_y, y_dom), axis=y_axis
-        ),
+        y=axis_channel(alt.Y, f"{metric}:Q", METRIC_TITLES[metric], log=log_y, domain=y_dom),
         color=colour,
         detail="series:N",
         tooltip=tooltip,
     )
     if "architecture" in data.columns:
-        line_enc["strokeDash"] = alt.StrokeDash(
-            "architecture:N", title="architecture", legend=alt.Legend(symbolType="stroke")
-        )
+        line_enc["strokeDash"] = architecture_dash()
     layers.append(
         base.mark_line(strokeWidth=1.6, point=bool(bins and bins <= 60))
         .encode(**line_enc)
@@ -294,115 +259,3 @@ def position_metric_chart(
     if "seq_len" in data.columns:
         head += f" (L = {int(data['seq_len'][0]):,})"
     return chart.properties(title=title_params(head, lines))
-
-
-def _length_ticks(lengths: Sequence[float]) -> list[float] | None:
-    vals = sorted({float(v) for v in lengths if v is not None and v > 0})
-    return vals if 1 <= len(vals) <= 12 else None
-
-
-def average_metric_chart(
-    frame: pl.DataFrame,
-    *,
-    metric: Metric | None = None,
-    models: Sequence[str] | None = None,
-    log_y: bool = False,
-    title: str | None = None,
-) -> alt.LayerChart:
-    """Fig. 4 a–b, F.6 a–b: average KL or NLL per token against the training length L.
-
-    One line per model through its training lengths (log x axis, ticks at the lengths
-    present), points with error bars ±1.96·stderr when ``avg_<metric>_stderr`` is given.
-    """
-    builder = "average_metric_chart"
-    frame = require_frame(frame, builder=builder, arg="frame", required=("model",), fix=AVERAGE_FIX)
-    x_col = "train_length" if "train_length" in frame.columns else "seq_len"
-    if x_col not in frame.columns:
-        raise InputError(
-            f"{builder}: `frame` has neither `train_length` nor `seq_len`", AVERAGE_FIX
-        )
-    metric = _pick_metric(frame, metric, builder, prefix="avg_")
-    col = f"avg_{metric}"
-    if col not in frame.columns:
-        raise InputError(f"{builder}: `frame` has no `{col}` column", AVERAGE_FIX)
-    se = f"{col}_stderr" if f"{col}_stderr" in frame.columns else None
-    frame = _series_column(frame)
-    if models is not None:
-        frame = filter_equal(frame, "series", list(models), builder=builder, arg="frame")
-    frame = finite_floats(frame, [col, *([se] if se else [])])
-    frame = frame.filter(pl.col(col).is_not_null() & pl.col(x_col).is_not_null())
-    if frame.height == 0:
-        raise InputError(f"{builder}: no non-null `{col}` values", AVERAGE_FIX)
-    notes: list[str | None] = []
-    if log_y:
-        frame, n_drop = keep_positive(frame, [col])
-        notes.append(None if not n_drop else f"{n_drop} values ≤ 0 not shown on the log axis")
-    data = frame.with_columns(pl.col(x_col).cast(pl.Float64).alias("L")).sort("series", "L")
-    if se:
-        data = data.with_columns(
-            (pl.col(col) - Z95 * pl.col(se)).alias("lo"),
-            (pl.col(col) + Z95 * pl.col(se)).alias("hi"),
-        )
-        notes.insert(0, "error bars: ±1.96·stderr (95 %)")
-    order = _model_order(data)
-    colour = alt.Color("series:N", title="model", scale=color_scale(order, {}))
-    x_dom = padded_domain(data["L"].to_list(), True, pad=0.08)
-    ticks = _length_ticks(data["L"].to_list())
-    x = alt.X(
-        "L:Q",
-        title=f"{'training' if x_col == 'train_length' else 'sequence'} length L (tokens)",
-        scale=_scale(True, x_dom),
-        axis=alt.Axis(values=ticks, format=",d") if ticks else log_axis(x_dom),
-    )
-    y_vals = data[col].to_list() + (data["lo"].to_list() + data["hi"].to_list() if se else [])
-    y_dom = padded_domain(y_vals, log_y, pad=0.08)
-    y = alt.Y(
-        f"{col}:Q",
-        title=AVERAGE_TITLES[metric],
-        scale=_scale(log_y, y_dom),
-        axis=log_axis(y_dom) if log_y else alt.Axis(format="~g"),
-    )
-    tooltip = [
-        alt.Tooltip("series:N", title="model"),
-        alt.Tooltip("L:Q", title="L (tokens)", format=",d"),
-        alt.Tooltip(f"{col}:Q", title=f"average {metric.upper()} (nats/token)", format=".4g"),
-    ]
-    if se:
-        tooltip.append(alt.Tooltip(f"{se}:Q", title="stderr", format=".3g"))
-    for c in ("architecture", "n_params", "run_id"):
-        if c in data.columns:
-            tooltip.append(alt.Tooltip(f"{c}:N", title=c))
-    base = alt.Chart(data)
-    line_enc = dict(x=x, y=y, color=colour, detail="series:N")
-    if "architecture" in data.columns:
-        line_enc["strokeDash"] = alt.StrokeDash(
-            "architecture:N", title="architecture", legend=alt.Legend(symbolType="stroke")
-        )
-    layers = [base.mark_line(strokeWidth=1.8).encode(**line_enc).properties(name="model-lines")]
-    if se:
-        layers.append(
-            base.mark_errorbar(ticks=True)
-            .encode(
-                x=x,
-                y=alt.Y("lo:Q", title=AVERAGE_TITLES[metric], scale=_scale(log_y, y_dom)),
-                y2="hi:Q",
-                color=colour,
-            )
-            .properties(name="error-bars")
-        )
-    layers.append(
-        base.mark_point(filled=True, size=60)
-        .encode(
-            x=x,
-            y=y,
-            color=colour,
-            shape=alt.Shape("series:N", title="model", scale=alt.Scale(domain=order)),
-            tooltip=tooltip,
-        )
-        .properties(name="points")
-    )
-    what = "training" if x_col == "train_length" else "sequence"
-    head = title or f"Average {NAMES[metric]} per token vs {what} length"
-    if data["L"].n_unique() == 1:
-        notes.append("one length only: the trend needs runs at several L")
-    return alt.layer(*layers).properties(title=title_params(head, subtitle(notes)))

@@ -22,23 +22,30 @@ at the log-centre of the fitted range), plus A·d^(−α) + C over the uncorrect
 from __future__ import annotations
 
 import altair as alt
-import numpy as np
 import polars as pl
 
 from l2m_analysis.charts._common import (
     ERRORBAR_NOTE,
-    Z95,
+    exponent_text,
     filter_equal,
     finite_floats,
     fit_warnings,
     fmt,
-    interval,
     require_frame,
     subtitle,
     values_of,
+    z95_bounds,
 )
 from l2m_analysis.charts._fitcurves import decay_curve
-from l2m_analysis.charts._layers import clip_lower, layered, series_layers
+from l2m_analysis.charts._layers import (
+    curve_frame,
+    exponent_columns,
+    exponent_tooltip,
+    has_error_bars,
+    layered,
+    log_y_points,
+    series_layers,
+)
 from l2m_analysis.charts.theme import GREY, color_scale
 from l2m_analysis.errors import InputError
 
@@ -102,10 +109,7 @@ def _series(frame: pl.DataFrame, label: str, y: str, se: pl.Expr | None) -> pl.D
         pl.col(y).alias("y"),
         se.alias("stderr"),
         *[pl.col(c) for c in ("n_pairs", "run_id") if c in frame.columns],
-    ).with_columns(
-        (pl.col("y") - Z95 * pl.col("stderr")).alias("y_lo"),
-        (pl.col("y") + Z95 * pl.col("stderr")).alias("y_hi"),
-    )
+    ).with_columns(z95_bounds("y", "stderr"))
 
 
 def two_point_mi_chart(
@@ -158,9 +162,7 @@ def two_point_mi_chart(
     notes = []
     if fit is not None:
         c = float(fit["offset_c"]) if fit.get("offset_c") is not None else 0.0
-        alpha = (
-            f"α = {fmt(fit['exponent'], '.3f')} {interval(fit['exponent_lo'], fit['exponent_hi'])}"
-        )
+        alpha = exponent_text("α", fit["exponent"], fit["exponent_lo"], fit["exponent_hi"])
         labels[MINUS_C] = f"I_d − C (C = {fmt(c, '.4g')} fitted): {alpha}"
         labels[RAW] = f"{RAW} (dashed: A·d^−α + C)"
         parts.append(
@@ -169,22 +171,13 @@ def two_point_mi_chart(
             )
         )
         corrected, with_offset = decay_curve(fit)
-        n = corrected.x.size
-        nothing = [None] * n
-        curves = pl.DataFrame(
-            {
-                "series": [labels[MINUS_C]] * n + [labels[RAW]] * n,
-                "x": np.concatenate([corrected.x, corrected.x]),
-                "fit": np.concatenate([corrected.y, with_offset]),
-                "band_lo": (list(corrected.lo) if corrected.lo is not None else nothing) + nothing,
-                "band_hi": (list(corrected.hi) if corrected.hi is not None else nothing) + nothing,
-            },
-            schema_overrides={"band_lo": pl.Float64, "band_hi": pl.Float64},
+        curves = pl.concat(
+            [
+                curve_frame(labels[MINUS_C], corrected.x, corrected.y, corrected.lo, corrected.hi),
+                curve_frame(labels[RAW], corrected.x, with_offset),
+            ]
         ).with_columns(
-            pl.lit(float(fit["exponent"])).alias("alpha"),
-            pl.lit(fit.get("exponent_lo"), dtype=pl.Float64).alias("alpha_lo"),
-            pl.lit(fit.get("exponent_hi"), dtype=pl.Float64).alias("alpha_hi"),
-            pl.lit(float(fit["amplitude"])).alias("amplitude"),
+            *exponent_columns(fit, "alpha"),
             pl.lit(c).alias("offset_c"),
             pl.lit(fit.get("r2"), dtype=pl.Float64).alias("r2"),
             pl.lit("; ".join(fit_warnings(fit)) or "none").alias("fit_warnings"),
@@ -199,16 +192,12 @@ def two_point_mi_chart(
     points = pl.concat(parts, how="diagonal_relaxed").with_columns(
         pl.col("series").replace_strict(labels, default=pl.col("series"))
     )
-    n_all = points.height
-    points = points.filter(pl.col("y").is_not_null() & (pl.col("y") > 0))
-    n_drop = n_all - points.height
+    points, n_drop, n_clipped = log_y_points(points)
     if points.height == 0:
         raise InputError(
             f"{builder}: every two-point value is ≤ 0 or missing: nothing to draw on log axes",
             "check the run (mi column)",
         )
-    floor = float(points["y"].min()) / 2
-    points, n_clipped = clip_lower(points, "y_lo", floor)
     order = [labels[s] for s in (RAW, FLOOR, ABOVE, MINUS_C) if labels[s] in set(points["series"])]
     scale = color_scale(order, {labels[k]: v for k, v in COLOURS.items()})
     tooltip = [
@@ -223,10 +212,7 @@ def two_point_mi_chart(
         alt.Tooltip("series:N", title="series"),
         alt.Tooltip("x:Q", title="d (tokens)", format=",.0f"),
         alt.Tooltip("fit:Q", title="fit (nats)", format=".4g"),
-        alt.Tooltip("alpha:Q", title="α", format=".4f"),
-        alt.Tooltip("alpha_lo:Q", title="α 95 % lo", format=".4f"),
-        alt.Tooltip("alpha_hi:Q", title="α 95 % hi", format=".4f"),
-        alt.Tooltip("amplitude:Q", title="A (nats)", format=".4g"),
+        *exponent_tooltip("alpha", "α"),
         alt.Tooltip("offset_c:Q", title="C (nats)", format=".4g"),
         alt.Tooltip("fit_warnings:N", title="fit warnings"),
     ]
@@ -242,7 +228,7 @@ def two_point_mi_chart(
         connect=[labels[FLOOR]],
     )
     lines = [
-        ERRORBAR_NOTE if points.filter(pl.col("y_lo").is_not_null()).height else None,
+        ERRORBAR_NOTE if has_error_bars(points) else None,
         *notes,
         None if n_drop == 0 else f"{n_drop} points ≤ 0 (below their floor) not shown (log axis)",
         None if n_clipped == 0 else f"{n_clipped} lower error bars reach ≤ 0: cut at the axis",
