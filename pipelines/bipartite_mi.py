@@ -117,7 +117,7 @@ def compression_rows(wh: Warehouse, run: dict, estimates: pl.DataFrame) -> pl.Da
     if not folder or not ids or not Path(folder, "tokenizer.json").is_file():
         return pl.DataFrame()
     tokenizer = load_tokenizer(folder)
-    wh.con.register("_chosen", {"sample_id": ids})
+    wh.con.register("_chosen", pl.DataFrame({"sample_id": ids}))
     tokens = wh.query(
         "SELECT sample_id, position, token_id FROM tokens JOIN _chosen USING (sample_id) "
         "WHERE run_id = ? AND position < ?",

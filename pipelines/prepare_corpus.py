@@ -79,8 +79,9 @@ def build_parser():
     parser.add_argument(
         "--tokenizer",
         default="neox",
-        help="'neox' (default: GPT-NeoX-20B, embedded), a tokenizer.json, or a "
-        "local Hugging Face tokenizer folder",
+        help="'neox' (default: GPT-NeoX-20B, embedded), 'smollm2' (the embedded scoring "
+        "model's), a tokenizer.json, or a local Hugging Face tokenizer or model folder "
+        "(score_logprobs needs the corpus tokenized with its model's tokenizer)",
     )
     parser.add_argument(
         "--min-tokens",

@@ -32,6 +32,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict
 
+import polars as pl
 from rich.console import Console
 
 from l2m_analysis.cli import make_parser, nonnegative_int, positive_int, run_cli
@@ -127,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             [args.corpus_run],
         )
         choice = choose_samples(lengths, args.length, args.samples, args.seed, args.corpus_run)
-        wh.con.register("_chosen", {"sample_id": choice.corpus_sample_ids})
+        wh.con.register("_chosen", pl.DataFrame({"sample_id": choice.corpus_sample_ids}))
         tokens = wh.query(
             "SELECT sample_id, position, token_id FROM tokens JOIN _chosen USING (sample_id) "
             "WHERE run_id = ? AND position < ?",

