@@ -64,7 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         written = []
         for run_id in track(run_ids, description="bipartite MI", console=console):
             written.append(estimate_run(wh, run_id, console))
-    print_estimates(pl.concat(written), console)
+        models = dict(wh.query("SELECT run_id, model FROM runs WHERE kind = 'llm'").iter_rows())
+    print_estimates(pl.concat(written, how="diagonal_relaxed"), console, models)
     return 0
 
 
@@ -131,12 +132,18 @@ def compression_rows(wh: Warehouse, run: dict, estimates: pl.DataFrame) -> pl.Da
     return out.with_columns(run_id=pl.lit(run["run_id"]), quantity=pl.lit("bipartite"))
 
 
-def print_estimates(estimates: pl.DataFrame, console: Console) -> None:
-    """The bipartite MI estimates, one table per run, nats."""
+def print_estimates(
+    estimates: pl.DataFrame, console: Console, models: dict[str, str] | None = None
+) -> None:
+    """The bipartite MI estimates, one table per run, nats; ``models``: q of LLM runs."""
     columns = [("estimator", "left"), ("L/ℓ", "right"), ("ℓ", "right"), ("L", "right"),
                ("I", "right"), ("± stderr", "right"), ("samples", "right")]  # fmt: skip
     for run_id in sorted(estimates["run_id"].unique().to_list()):
-        out = table(f"Bipartite mutual information of {run_id} (nats)", columns)
+        q = (models or {}).get(run_id)
+        title = f"Bipartite mutual information of {run_id} (nats)" + (
+            f"; q = {q}: a weaker q underestimates β (Appendix A.VI)" if q else ""
+        )
+        out = table(title, columns)
         rows = estimates.filter(pl.col("run_id") == run_id)
         for r in rows.sort("estimator", "ratio", "split_at").iter_rows(named=True):
             stderr = f"{r['stderr']:.4f}" if r["stderr"] is not None else ""

