@@ -38,7 +38,7 @@ from rich.console import Console
 from l2m_analysis.cli import make_parser, nonnegative_int, positive_int, run_cli
 from l2m_analysis.scoring import ScoringPlan, default_splits, derangement, score_run
 from l2m_analysis.scoring.backends import BACKENDS, EMBEDDED_MODEL, open_backend, resolve_model
-from l2m_analysis.scoring.llm_checks import check_corpus_for_model, check_fits_model
+from l2m_analysis.scoring.llm_checks import check_context, check_corpus_for_model, check_vocabulary
 from l2m_analysis.scoring.plan import RATIOS
 from l2m_analysis.scoring.samples import choose_samples, windows_from_tokens
 from l2m_analysis.warehouse import Warehouse
@@ -119,6 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     splits = tuple(sorted(set(args.splits or default_splits(args.length))))
     plan = ScoringPlan(args.samples, splits, batch_size=args.batch_size, ratios=tuple(args.ratios))
     plan.validate(args.length)
+    check_context(args.length, identity)
     with Warehouse.open(args.warehouse, create=False) as wh:
         corpus = wh.require_run(args.corpus_run)
         check_corpus_for_model(corpus, identity, str(model_dir))
@@ -135,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             [args.corpus_run, args.length],
         )
         windows = windows_from_tokens(tokens, choice, args.length)
-        check_fits_model(int(windows.tokens.max()), args.length, identity)
+        check_vocabulary(int(windows.tokens.max()), identity)
         partners = derangement(windows.doc_ids, args.seed)
         config = {
             "corpus_run_id": args.corpus_run, "model": asdict(identity), "backend": args.backend,

@@ -50,16 +50,20 @@ def check_corpus_for_model(corpus: dict[str, Any], model: ModelFacts, model_dir:
         )
 
 
-def check_fits_model(max_token: int, length: int, model: ModelFacts) -> None:
-    """Refuse ids outside the model's vocabulary and samples longer than its context."""
+def check_context(length: int, model: ModelFacts) -> None:
+    """Refuse samples of ``length`` tokens that do not fit the model's context after BOS."""
+    if model.max_length is not None and length + 1 > model.max_length:
+        raise InputError(
+            f"BOS + {length} tokens exceed model {model.name}'s context of {model.max_length}",
+            f"use --length {model.max_length - 1} or less",
+        )
+
+
+def check_vocabulary(max_token: int, model: ModelFacts) -> None:
+    """Refuse token ids outside the model's vocabulary."""
     if max_token >= model.vocab_size:
         raise InputError(
             f"the samples hold token id {max_token}, but model {model.name} has a vocabulary "
             f"of {model.vocab_size}",
             "score a corpus prepared with this model's tokenizer (prepare_corpus --tokenizer)",
-        )
-    if model.max_length is not None and length + 1 > model.max_length:
-        raise InputError(
-            f"BOS + {length} tokens exceed model {model.name}'s context of {model.max_length}",
-            f"use --length {model.max_length - 1} or less",
         )
