@@ -53,9 +53,18 @@ def test_a_wheel_install_runs_the_main_job_outside_the_checkout(tmp_path: Path) 
     package, queries, n_staging = where.stdout.split()
     assert package.startswith(str(site)) and queries.startswith(str(site)), where.stdout
     assert int(n_staging) >= 3
+    # the whole main job runs once per test session (the main_job fixture, tests/conftest.py);
+    # here every step that reads files shipped with the package runs, and the model-bound steps
+    # (LLM scoring, training) show they start and explain themselves from the wheel
     job = subprocess.run(
-        [python, "-m", "pipelines.run_all", "--warehouse", str(tmp_path / "w" / "l2m.duckdb")],
+        [python, "-m", "pipelines.run_all", "--warehouse", str(tmp_path / "w" / "l2m.duckdb"),
+         "--skip", "score", "bipartite", "train", "evaluate"],
         cwd=tmp_path, capture_output=True, text=True, timeout=1200,
     )  # fmt: skip
     assert job.returncode == 0, job.stdout[-3000:] + job.stderr[-3000:]
     assert "main job finished" in job.stdout
+    assert (tmp_path / "reports" / "l2m-report.html").is_file()
+    for module in ("score_logprobs", "bipartite_mi", "train", "evaluate"):
+        helped = subprocess.run([python, "-m", f"pipelines.{module}", "--help"], cwd=tmp_path,
+                                capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert helped.returncode == 0 and "usage:" in helped.stdout, helped.stderr[-2000:]
