@@ -26,7 +26,6 @@ forward's best time, the KV cache's share of the hf tokens, and the largest and 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -142,7 +141,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip-vllm", action="store_true", help="leave the vLLM engine out")
     parser.add_argument("--seed", type=int, default=0, help="seed of X′'s derangement")
     args = parser.parse_args(argv)
-    os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")  # read when vllm is imported
     console = Console(width=80)
     console.print(plan_table(sorted({2048, args.length})))
 

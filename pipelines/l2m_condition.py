@@ -32,7 +32,12 @@ from rich.table import Table
 from l2m_analysis.cli import make_parser, positive_int, run_cli
 from l2m_analysis.cli import table as cli_table
 from l2m_analysis.errors import InputError, WarehouseError
-from l2m_analysis.l2m_condition.condition import DEFAULT_NATS_PER_DIM, MILaw, l2m_rows
+from l2m_analysis.l2m_condition.condition import (
+    DEFAULT_NATS_PER_DIM,
+    MILaw,
+    l2m_rows,
+    widest_gaussian_laws,
+)
 from l2m_analysis.l2m_condition.history_state import (
     cache_elements,
     history_dim,
@@ -76,13 +81,15 @@ def build_parser():
 def fitted_laws(wh: Warehouse, args) -> list[MILaw]:
     """Power-law fits of I^BP at ratio 2 whose preferred law is power, as MILaws."""
     fits = wh.query(
-        "SELECT source, estimator, run_id, amplitude, exponent, x_min, x_max FROM fits "
-        "WHERE quantity = 'bipartite' AND law = 'power' AND ratio = 2 "
-        "AND preferred_law = 'power' AND exponent > 0 ORDER BY source, estimator, run_id"
+        "SELECT f.source, f.estimator, f.run_id, f.amplitude, f.exponent, f.x_min, f.x_max, "
+        "r.model FROM fits f LEFT JOIN runs r USING (run_id) "
+        "WHERE f.quantity = 'bipartite' AND f.law = 'power' AND f.ratio = 2 "
+        "AND f.preferred_law = 'power' AND f.exponent > 0 ORDER BY source, estimator, run_id"
     )
     fits = fits.filter(pl.col("estimator").is_in(args.estimators))
     if args.source:
         fits = fits.filter(pl.col("source").is_in(args.source))
+    fits = widest_gaussian_laws(fits)
     laws = []
     for r in fits.iter_rows(named=True):
         gaussian = r["source"].startswith("gaussian_")
@@ -90,6 +97,8 @@ def fitted_laws(wh: Warehouse, args) -> list[MILaw]:
         stored_copies = int(match.group(1)) if match else 1
         scale = args.copies / stored_copies if gaussian else 1.0
         label = f"{r['source']} {r['estimator']}"
+        if not gaussian and r["model"]:  # a weaker q underestimates β (Appendix A.VI)
+            label += f" (q = {r['model']})"
         if gaussian and scale != 1:
             label = f"{r['source']}×{args.copies} {r['estimator']}"
         laws.append(MILaw(

@@ -30,3 +30,16 @@ def main_job(tmp_path_factory) -> MainJob:
     )  # fmt: skip
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
     return MainJob(catalog, folder / "reports" / "l2m-report.html", out.stdout)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """torch on one thread for the test (reproducible timings of tiny models), restored after."""
+    import torch
+
+    from l2m_analysis.models.build import configure_torch
+
+    before = torch.get_num_threads()
+    configure_torch(1)
+    yield
+    torch.set_num_threads(before)

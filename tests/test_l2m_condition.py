@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from l2m_analysis.cli import run_cli
@@ -16,6 +17,7 @@ from l2m_analysis.l2m_condition.condition import (
     crossing_length,
     needed_nats_per_dim,
     token_term,
+    widest_gaussian_laws,
 )
 from l2m_analysis.l2m_condition.history_state import history_dim
 from l2m_analysis.models.presets import PRESETS
@@ -75,3 +77,17 @@ def test_pipeline_reads_the_exact_gaussian_beta(tmp_path: Path, capsys) -> None:
     assert run_cli(l2m_condition.main, [*wh, *models]) == 0  # the table, with the cache check
     out = capsys.readouterr().out
     assert "✓ ℓ=1,16" in out and "never" in out and "Constants:" in out
+
+
+def test_one_gaussian_law_per_family_the_widest_and_every_text_law() -> None:
+    fits = pl.DataFrame({
+        "source": ["gaussian_subvolume_x64", "books", "gaussian_subvolume", "gaussian_log",
+                   "books"],
+        "estimator": ["exact", "direct", "exact", "exact", "direct"],
+        "run_id": ["oracle", "llm-a", "gaussian-exact", "gaussian-exact", "llm-b"],
+        "x_min": [8.0, 4.0, 4.0, 4.0, 4.0],
+        "x_max": [128.0, 256.0, 65536.0, 65536.0, 2048.0],
+    })  # fmt: skip
+    kept = widest_gaussian_laws(fits)
+    assert kept["run_id"].to_list() == ["llm-a", "gaussian-exact", "gaussian-exact", "llm-b"]
+    assert kept.columns == fits.columns

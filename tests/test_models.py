@@ -15,17 +15,10 @@ from l2m_analysis.l2m_condition.history_state import (
 )
 from l2m_analysis.models import PRESETS, ModelSpec, build_model, get_preset
 from l2m_analysis.models.backbone import kernel_path
-from l2m_analysis.models.build import configure_torch
 from l2m_analysis.models.heads import MIN_STD
 from l2m_analysis.models.presets import PAPER_PRESETS, TINY_PRESETS
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    configure_torch(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_unknown_preset_is_a_clear_error() -> None:

@@ -11,7 +11,7 @@ import torch
 
 from l2m_analysis.errors import InputError
 from l2m_analysis.gaussian.conditionals import gaussian_kl as numpy_kl
-from l2m_analysis.models.build import build_model, configure_torch
+from l2m_analysis.models.build import build_model
 from l2m_analysis.training import losses, runs
 from l2m_analysis.training.checkpoint import (
     TrainState,
@@ -29,13 +29,7 @@ from l2m_analysis.training.text_data import (
     split_holdout,
 )
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    configure_torch(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def small_task(layers: int = 2, copies: int = 4) -> GaussianTask:

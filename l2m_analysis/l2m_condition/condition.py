@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import polars as pl
+
 from l2m_analysis.l2m_condition.history_state import history_dim
 from l2m_analysis.models.presets import ModelPreset
 
@@ -114,3 +116,24 @@ def l2m_rows(
                 row[f"crossing_C{c:.4g}"] = crossing_length(p, law, c, vocab_size)
             rows.append(row)
     return rows
+
+
+def widest_gaussian_laws(fits: pl.DataFrame) -> pl.DataFrame:
+    """One fit per Gaussian family and estimator: the one over the widest range of L.
+
+    The exact law of a family is fitted both on ``gaussian_mi``'s lengths (L = 4 … 65 536) and
+    on the few lengths an oracle run scored (source ``<family>_x<copies>``); the narrow one adds
+    nothing. fits: rows of the ``fits`` table with source, estimator, x_min, x_max; text rows
+    (sources not starting with ``gaussian_``) are all kept, in their order."""
+    family = pl.col("source").str.replace(r"_x\d+$", "")
+    ranked = fits.with_row_index("_row").with_columns(
+        _family=family, _span=pl.col("x_max") / pl.col("x_min")
+    )
+    gaussian = pl.col("source").str.starts_with("gaussian_")
+    widest = (
+        ranked.filter(gaussian)
+        .sort("_span", descending=True, maintain_order=True)
+        .unique(["_family", "estimator"], keep="first", maintain_order=True)
+    )
+    kept = pl.concat([widest, ranked.filter(~gaussian)]).sort("_row")
+    return kept.drop("_row", "_family", "_span")

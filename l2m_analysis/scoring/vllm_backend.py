@@ -85,7 +85,9 @@ class VLLMBackend(LocalLLMBackend):
             "max_num_batched_tokens": max_num_batched_tokens, "enforce_eager": enforce_eager,
             "max_model_len": self.max_model_len, "seed": seed, **engine_options,
         }  # fmt: skip
-        os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")  # read when vllm is imported
+        # vLLM logs a chat-template traceback and CPU notes at WARNING that do not concern prompt
+        # scoring; set VLLM_LOGGING_LEVEL=WARNING (read when vllm is imported) to see them
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
         from vllm import LLM, SamplingParams
 
         t0 = time.perf_counter()
