@@ -4,10 +4,10 @@ GPT-2 (width --hidden, --layers blocks) is the baseline; Mamba and Mamba2 get th
 the number of blocks that brings their parameter count closest to GPT-2's (the paper pairs
 12-layer GPT-2 with 24-layer Mamba). Each trains --steps AdamW steps on the sub-volume Gaussian
 (batch --batch-size, L = --length tokens of --copies copies, the analytic KL loss of Eq. E.35)
-after --warmup untimed steps; the best of --repeats timed runs counts. Printed: parameters, ms
-per step, training tokens/s and the ratio to GPT-2 measured in the same run, and the kernel path
-that ran (on CPU: transformers' PyTorch reference path; Mamba's sequential scan costs
-O(T²) memory traffic in its backward, so its ratio falls with --length).
+after --warmup untimed steps, --repeats times. Printed: parameters, the range of ms per step
+and of training tokens/s over the repeats, the best run's ratio to GPT-2's best in the same
+run, and the kernel path that ran (on CPU: transformers' PyTorch reference path; Mamba's
+sequential scan costs O(T²) memory traffic in its backward, so its ratio falls with --length).
 
   python -m benchmarks.training
   python -m benchmarks.training --length 256 --hidden 128
@@ -52,8 +52,8 @@ def backbone_params(preset: ModelPreset) -> int:
     return parameter_count(build_backbone(preset, n_positions=8, vocab_size=1))
 
 
-def time_training(preset: ModelPreset, task: GaussianTask, args) -> tuple[int, float]:
-    """(parameters, best seconds per step)."""
+def time_training(preset: ModelPreset, task: GaussianTask, args) -> tuple[int, list[float]]:
+    """(parameters, seconds per step of each timed repeat)."""
     from l2m_analysis.models import backbone as bb
 
     model = ContinuousTokenModel(
@@ -70,13 +70,13 @@ def time_training(preset: ModelPreset, task: GaussianTask, args) -> tuple[int, f
 
     for batch in batches[: args.warmup]:
         step(batch)
-    best = float("inf")
+    seconds = []
     for _ in range(args.repeats):
         started = time.perf_counter()
         for batch in batches[args.warmup :]:
             step(batch)
-        best = min(best, (time.perf_counter() - started) / args.steps)
-    return parameter_count(model), best
+        seconds.append((time.perf_counter() - started) / args.steps)
+    return parameter_count(model), seconds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,26 +100,26 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_torch(args.threads)
-    console = Console(width=120)
+    console = Console(width=80)
     task = GaussianTask("subvolume", args.length.bit_length() // 2, args.copies, 0, "magnitude")
     table = Table(title=f"Training throughput, Gaussian L = {task.length}, batch "
                         f"{args.batch_size}, {args.threads} thread(s)")  # fmt: skip
-    for column in ["model", "blocks", "parameters", "ms/step", "tokens/s", "vs GPT-2", "path"]:
-        table.add_column(column, justify="left" if column in ("model", "path") else "right")
-    results = []
-    for preset in presets(args.hidden, args.layers):
-        params, seconds = time_training(preset, task, args)
-        results.append((preset, params, seconds))
-    base = args.batch_size * task.length / results[0][2]
+    for column in ["model", "blocks", "parameters", "ms/step", "tokens/s", "vs GPT-2"]:
+        table.add_column(column, justify="left" if column == "model" else "right")
+    results = [(p, *time_training(p, task, args)) for p in presets(args.hidden, args.layers)]
+    tokens = args.batch_size * task.length
+    base = tokens / min(results[0][2])
     for preset, params, seconds in results:
-        speed = args.batch_size * task.length / seconds
-        path = kernel_path(preset.arch, "cpu")
-        table.add_row(preset.arch, str(preset.layers), f"{params:,}", f"{seconds * 1e3:.1f}",
-                      f"{speed:,.0f}", f"{speed / base:.2f}x", path)  # fmt: skip
+        table.add_row(preset.arch, str(preset.layers), f"{params:,}",
+                      f"{min(seconds) * 1e3:.1f}–{max(seconds) * 1e3:.1f}",
+                      f"{tokens / max(seconds):,.0f}–{tokens / min(seconds):,.0f}",
+                      f"{tokens / min(seconds) / base:.2f}x")  # fmt: skip
     console.print(table)
-    ratios = ", ".join(f"{p.arch} {args.batch_size * task.length / s / base:.2f}x"
-                       for p, _, s in results[1:])  # fmt: skip
-    console.print(f"tokens/s relative to GPT-2 (same run): {ratios}")
+    for preset, _, _ in results:
+        console.print(f"{preset.arch}: {kernel_path(preset.arch, 'cpu')}")
+    ratios = ", ".join(f"{p.arch} {tokens / min(s) / base:.2f}x" for p, _, s in results[1:])
+    console.print(f"ranges over {args.repeats} repeats of {args.steps} steps; best tokens/s "
+                  f"relative to GPT-2's best (same run): {ratios}")  # fmt: skip
     return 0
 
 
