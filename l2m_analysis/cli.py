@@ -20,6 +20,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from l2m_analysis.cluster.connect import LOCAL, SchedulerChoice
 from l2m_analysis.errors import L2MError
 from l2m_analysis.warehouse.errors import from_duckdb_error
 from l2m_analysis.warehouse.files import producing
@@ -91,6 +92,45 @@ def make_parser(
     if run_id:
         parser.add_argument("--run-id", default=None, help=run_id_help)
     return parser
+
+
+def add_scheduler_options(parser: argparse.ArgumentParser) -> None:
+    """--scheduler, --scheduler-file, --workers, --threads-per-worker, --memory-limit: where
+    the step runs (``l2m_analysis.cluster.connect``; docs/scaling.md)."""
+    group = parser.add_argument_group("where the work runs (docs/scaling.md)")
+    group.add_argument(
+        "--scheduler",
+        default=LOCAL,
+        help="local (default: in this process), dask-local (a Dask LocalCluster of worker "
+        "processes on this machine) or tcp://HOST:PORT of a running `dask scheduler`",
+    )
+    group.add_argument(
+        "--scheduler-file",
+        type=Path,
+        default=None,
+        help="the JSON file `dask scheduler --scheduler-file F` wrote (instead of an address)",
+    )
+    group.add_argument(
+        "--workers", type=positive_int, default=None, help="dask-local: worker processes (2)"
+    )
+    group.add_argument(
+        "--threads-per-worker",
+        type=positive_int,
+        default=None,
+        help="dask-local: threads per worker (default 1)",
+    )
+    group.add_argument(
+        "--memory-limit",
+        default="auto",
+        help="dask-local: memory per worker, e.g. 4GiB (default auto: the machine's memory "
+        "shared by the workers)",
+    )
+
+
+def scheduler_choice(args: argparse.Namespace) -> SchedulerChoice:
+    """The ``SchedulerChoice`` of parsed ``add_scheduler_options`` arguments."""
+    return SchedulerChoice(args.scheduler, args.scheduler_file, args.workers,
+                           args.threads_per_worker, args.memory_limit)  # fmt: skip
 
 
 def command_line(module: str, argv: Sequence[str] | None) -> str:

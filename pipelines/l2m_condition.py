@@ -21,7 +21,6 @@ Examples:
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Sequence
 
@@ -36,7 +35,7 @@ from l2m_analysis.l2m_condition.condition import (
     DEFAULT_NATS_PER_DIM,
     MILaw,
     l2m_rows,
-    widest_gaussian_laws,
+    laws_from_fits,
 )
 from l2m_analysis.l2m_condition.history_state import (
     cache_elements,
@@ -80,32 +79,11 @@ def build_parser():
 
 def fitted_laws(wh: Warehouse, args) -> list[MILaw]:
     """Power-law fits of I^BP at ratio 2 whose preferred law is power, as MILaws."""
-    fits = wh.query(
-        "SELECT f.source, f.estimator, f.run_id, f.amplitude, f.exponent, f.x_min, f.x_max, "
-        "r.model FROM fits f LEFT JOIN runs r USING (run_id) "
-        "WHERE f.quantity = 'bipartite' AND f.law = 'power' AND f.ratio = 2 "
-        "AND f.preferred_law = 'power' AND f.exponent > 0 ORDER BY source, estimator, run_id"
-    )
+    fits = wh.query_file("fitted_bipartite_laws")
     fits = fits.filter(pl.col("estimator").is_in(args.estimators))
     if args.source:
         fits = fits.filter(pl.col("source").is_in(args.source))
-    fits = widest_gaussian_laws(fits)
-    laws = []
-    for r in fits.iter_rows(named=True):
-        gaussian = r["source"].startswith("gaussian_")
-        match = re.search(r"_x(\d+)$", r["source"])
-        stored_copies = int(match.group(1)) if match else 1
-        scale = args.copies / stored_copies if gaussian else 1.0
-        label = f"{r['source']} {r['estimator']}"
-        if not gaussian and r["model"]:  # a weaker q underestimates β (Appendix A.VI)
-            label += f" (q = {r['model']})"
-        if gaussian and scale != 1:
-            label = f"{r['source']}×{args.copies} {r['estimator']}"
-        laws.append(MILaw(
-            label, "gaussian" if gaussian else "text", r["amplitude"] * scale, r["exponent"],
-            copies=args.copies if gaussian else 1, vocab_size=None if gaussian else args.vocab_size,
-            fitted_range=(r["x_min"], r["x_max"]),
-        ))  # fmt: skip
+    laws = laws_from_fits(fits, args.copies, args.vocab_size)
     if not laws:
         raise WarehouseError(f"no fitted bipartite power law (ratio 2) in {wh.path}", FIT_HINT)
     return laws

@@ -24,25 +24,17 @@ Next: python -m pipelines.count_ngrams --run-id <run>
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-import polars as pl
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from l2m_analysis.cli import make_parser, positive_int, run_cli
-from l2m_analysis.corpus.gutenberg import EMBEDDED_NAME
-from l2m_analysis.corpus.samples import CorpusReport, PreparedDocument, prepare_document
-from l2m_analysis.corpus.sources import EMBEDDED, FORMATS, detect_format, iter_documents
+from l2m_analysis.corpus.sources import EMBEDDED, FORMATS
 from l2m_analysis.corpus.tokenizer import load_tokenizer
-from l2m_analysis.errors import InputError
+from l2m_analysis.progress import Stages
+from l2m_analysis.steps.prepare_corpus import CorpusRequest, prepare_corpus
 from l2m_analysis.warehouse import Warehouse
-
-SPLITTER = "regex-v1"  # l2m_analysis.corpus.chunking; bump when its rules change
-_BATCH_KEY = re.compile(r"^docs-(\d+)-(\d+)$")
 
 
 def build_parser():
@@ -115,98 +107,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console()
     tokenizer = load_tokenizer(args.tokenizer)
-    fmt = detect_format(args.source) if args.format == "auto" else args.format
-    source = EMBEDDED if fmt == EMBEDDED else str(Path(args.source).expanduser().resolve())
-    dataset = EMBEDDED_NAME if fmt == EMBEDDED else Path(source).name
-    config = {"source": source, "format": fmt, "text_column": args.text_column,
-              "split": args.split, "tokenizer": tokenizer.identity.label,
-              "vocab_size": tokenizer.identity.vocab_size,
-              "min_tokens": args.min_tokens, "max_docs": args.max_docs,
-              "max_tokens": args.max_tokens, "batch_tokens": args.batch_tokens,
-              "sentence_splitter": SPLITTER}  # fmt: skip
-    with Warehouse.open(args.warehouse) as wh:
-        run_id = wh.start_run("corpus", run_id=args.run_id, tokenizer=tokenizer.identity.label,
-                              dataset=dataset, config=config)  # fmt: skip
-        console.print(f"run {run_id}: {dataset}, tokenizer {tokenizer.identity.label}")
-        report = write_tokens(wh, run_id, args, fmt, tokenizer, console)
-        for line in report.lines():
-            console.print(line)
-        problem = report.failure(args.source, args.min_tokens)  # mostly binary, or no samples
-        if problem is not None:
-            wh.finish_run(run_id, status="failed")
-            raise problem
-        wh.finish_run(run_id)
-    console.print(f"next: python -m pipelines.count_ngrams --run-id {run_id}")
+    request = CorpusRequest(
+        source=args.source, format=args.format, text_column=args.text_column, split=args.split,
+        min_tokens=args.min_tokens, max_docs=args.max_docs, max_tokens=args.max_tokens,
+        batch_tokens=args.batch_tokens,
+    )  # fmt: skip
+    with Warehouse.open(args.warehouse) as wh, Stages(console) as bars:
+        prepared = prepare_corpus(wh, request, tokenizer, run_id=args.run_id, stages=bars)
+    for line in prepared.report.lines():
+        console.print(line)
+    if prepared.failure is not None:
+        raise prepared.failure
+    console.print(f"next: python -m pipelines.count_ngrams --run-id {prepared.run_id}")
     return 0
-
-
-def committed_docs(wh: Warehouse, run_id: str) -> tuple[set[int], pl.DataFrame]:
-    """Doc ids inside committed batches, and [doc_id, samples, tokens] of those documents."""
-    done: set[int] = set()
-    for key in wh.committed_batches("tokens", run_id):
-        match = _BATCH_KEY.match(key)
-        if match:
-            done.update(range(int(match.group(1)), int(match.group(2)) + 1))
-    stats = wh.query(
-        "SELECT doc_id, count(DISTINCT sample_id) AS samples, count(*) AS tokens "
-        "FROM tokens WHERE run_id = ? GROUP BY doc_id",
-        [run_id],
-    )
-    return done, stats
-
-
-def write_tokens(wh, run_id, args, fmt, tokenizer, console) -> CorpusReport:
-    """Steps 1-4; returns the tally."""
-    done, stats = committed_docs(wh, run_id)
-    per_doc = {r["doc_id"]: r for r in stats.iter_rows(named=True)}
-    report = CorpusReport()
-    budget = args.max_tokens
-    next_sample, pending, pending_tokens = 0, [], 0
-
-    def flush() -> None:
-        nonlocal pending, pending_tokens
-        if pending:
-            first, last = pending[0][0].doc.doc_id, pending[-1][0].doc.doc_id
-            frames = [p.tokens_frame(s, k) for p, s, k in pending]
-            wh.append_batch("tokens", run_id, f"docs-{first:09d}-{last:09d}", pl.concat(frames))
-        pending, pending_tokens = [], 0
-
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[tokens]:,} tokens"), TimeElapsedColumn()]  # fmt: skip
-    documents = iter_documents(args.source, fmt, text_column=args.text_column, split=args.split)
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task("documents", total=args.max_docs, tokens=0)
-        for doc in documents:
-            if args.max_docs is not None and doc.doc_id >= args.max_docs:
-                report.stopped_by = "--max-docs"
-                break
-            if budget is not None and budget < args.min_tokens:  # no further sample fits
-                report.stopped_by = "--max-tokens"
-                break
-            if doc.is_binary:  # skipped and counted, never tokenized
-                report.add_binary(doc)
-            elif doc.doc_id in done:  # resumed: its batch is committed
-                row = per_doc.get(doc.doc_id, {"samples": 0, "tokens": 0})
-                report.add_resumed(doc, row["samples"], row["tokens"])
-                next_sample += row["samples"]
-                budget = None if budget is None else budget - row["tokens"]
-            else:
-                prepared: PreparedDocument = prepare_document(doc, tokenizer, args.min_tokens)
-                kept = 0 if prepared.drop_reason else prepared.samples_within(budget)
-                report.add(prepared, kept)
-                if kept:
-                    n_tokens = int(sum(prepared.plan.ends[:kept] - prepared.plan.starts[:kept]))
-                    pending.append((prepared, next_sample, kept))
-                    pending_tokens += n_tokens
-                    next_sample += kept
-                    budget = None if budget is None else budget - n_tokens
-                if pending_tokens >= args.batch_tokens:
-                    flush()
-            progress.update(task, advance=1, tokens=report.tokens)
-        flush()
-    if report.documents == 0:
-        raise InputError(f"no documents in {args.source} (empty corpus)", "check --source")
-    return report
 
 
 if __name__ == "__main__":

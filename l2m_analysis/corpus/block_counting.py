@@ -96,26 +96,61 @@ def plan_counting(
     return CountPlan(plan_blocks(sizes, options.block_tokens), sum(sizes), len(series))
 
 
+def read_block(paths: Sequence[str | Path]) -> tuple[np.ndarray, np.ndarray]:
+    """The ``tokens`` files of one block -> (token_ids, group_ids), shape (N,) each, ordered by
+    group then position (``series.order_block``)."""
+    tables = [pq.read_table(path, columns=TOKEN_COLUMNS) for path in paths]
+    cols = {c: np.concatenate([t.column(c).to_numpy() for t in tables]) for c in TOKEN_COLUMNS}
+    del tables  # do not hold the raw columns while the block is counted
+    return order_block(cols["doc_id"], cols["chunk_index"], cols["position"], cols["token_id"])
+
+
+def check_whole_documents(files: Sequence[Path | str], blocks: Sequence[Sequence[int]]) -> None:
+    """Refuse a plan in which a document's tokens lie in two blocks (its pairs across blocks
+    would be lost). Reads each file's doc_id range from its Parquet statistics (or the column)."""
+    spans = []
+    for b, block in enumerate(blocks):
+        for i in block:
+            low, high = _doc_range(files[i])
+            if high >= low:
+                spans.append((low, high, b))
+    spans.sort()
+    reach_high, reach_block = None, None  # the span reaching furthest so far, and its block
+    for low, high, b in spans:
+        if reach_high is not None and low <= reach_high and b != reach_block:
+            raise InputError(
+                f"documents around doc_id {low} are split across token batches of different "
+                "counting blocks",
+                "prepare the corpus again with prepare_corpus (it writes whole documents)",
+            )
+        if reach_high is None or high > reach_high:
+            reach_high, reach_block = high, b
+
+
+def _doc_range(path: Path | str) -> tuple[int, int]:
+    """(min, max) doc_id of one ``tokens`` file; (0, -1) when it is empty."""
+    meta = pq.ParquetFile(path).metadata
+    column = meta.schema.names.index("doc_id")
+    lows, highs = [], []
+    for g in range(meta.num_row_groups):
+        stats = meta.row_group(g).column(column).statistics
+        if meta.row_group(g).num_rows == 0:
+            continue
+        if stats is None or not stats.has_min_max:
+            ids = pq.read_table(path, columns=["doc_id"]).column("doc_id").to_numpy()
+            return (int(ids.min()), int(ids.max())) if ids.size else (0, -1)
+        lows.append(int(stats.min))
+        highs.append(int(stats.max))
+    return (min(lows), max(highs)) if lows else (0, -1)
+
+
 def iter_blocks(
     files: Sequence[Path], blocks: Sequence[Sequence[int]]
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(token_ids, group_ids), shape (N,) each, of every planned block, ordered by group then
-    position. A document split across blocks is an error (its cross-block pairs would be lost)."""
-    seen_docs: set[int] = set()
+    """(token_ids, group_ids), shape (N,) each, of every planned block (``read_block``)."""
+    check_whole_documents(files, blocks)
     for block in blocks:
-        tables = [pq.read_table(files[i], columns=TOKEN_COLUMNS) for i in block]
-        cols = {c: np.concatenate([t.column(c).to_numpy() for t in tables]) for c in TOKEN_COLUMNS}
-        docs = set(np.unique(cols["doc_id"]).tolist())
-        if docs & seen_docs:
-            raise InputError(
-                f"documents {sorted(docs & seen_docs)[:5]} are split across token batches",
-                "prepare the corpus again with prepare_corpus (it writes whole documents)",
-            )
-        seen_docs.update(docs)
-        ordered = order_block(cols["doc_id"], cols["chunk_index"], cols["position"],
-                              cols["token_id"])  # fmt: skip
-        del tables, cols  # do not hold the raw columns while the block is counted
-        yield ordered
+        yield read_block([files[i] for i in block])
 
 
 def count_token_files(

@@ -76,6 +76,31 @@ def ordered_map(pool: ThreadPoolExecutor, fn: Callable, items: list, window: int
         yield future.result()
 
 
+def series_key_counts(
+    compact: CompactTokens,
+    group_ids: np.ndarray,
+    series: SeriesKey,
+    vocab_size: int,
+    *,
+    engine: str = "numpy",
+    shuffle_seed: int = 0,
+    baseline: str = "shift",
+    block_index: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One series of one block -> (corpus-wide int64 keys, their counts), shape (K,) each,
+    sorted by key: the partial counts that blocks sharing keys must add up. The Dask path
+    (``cluster.counting``) calls it once per (block, series) task, this module once per series
+    of each block."""
+    keys = series_keys(series, compact, group_ids, shuffle_seed=shuffle_seed, baseline=baseline,
+                       block_index=block_index)  # fmt: skip
+    partial = key_counts(keys, engine, ignore=compact.sentinel)
+    if partial.is_empty():
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    global_keys = compact.to_global(partial["key"].to_numpy(), pair=series != UNIGRAM,
+                                    vocab_size=vocab_size)  # fmt: skip
+    return global_keys, partial["count"].to_numpy()
+
+
 class StreamingCounter:
     """Count blocks one after another with bounded memory; ``result()`` merges them."""
 
@@ -126,17 +151,17 @@ class StreamingCounter:
         compact = CompactTokens.of(token_ids, self.vocab_size)
         todo = series_list(self.distances, with_baseline=self.shuffle_seed is not None)
 
-        def partial_counts(series: SeriesKey) -> tuple[SeriesKey, pl.DataFrame]:
-            keys = series_keys(series, compact, group_ids, shuffle_seed=self.shuffle_seed or 0,
-                               baseline=self.baseline, block_index=self.n_blocks)  # fmt: skip
-            return series, key_counts(keys, self.engine, ignore=compact.sentinel)
+        def partial_counts(series: SeriesKey) -> tuple[SeriesKey, np.ndarray, np.ndarray]:
+            return series, *series_key_counts(
+                compact, group_ids, series, self.vocab_size, engine=self.engine,
+                shuffle_seed=self.shuffle_seed or 0, baseline=self.baseline,
+                block_index=self.n_blocks,
+            )  # fmt: skip
 
         with ThreadPoolExecutor(self.threads) as pool:
-            for series, partial in ordered_map(pool, partial_counts, todo, self.threads):
-                if not partial.is_empty():
-                    keys = compact.to_global(partial["key"].to_numpy(), pair=series != UNIGRAM,
-                                             vocab_size=self.vocab_size)  # fmt: skip
-                    self._spill(series, keys, partial["count"].to_numpy())
+            for series, keys, counts in ordered_map(pool, partial_counts, todo, self.threads):
+                if keys.size:
+                    self._spill(series, keys, counts)
                 if on_series is not None:
                     on_series(series)
         self.n_blocks += 1

@@ -13,7 +13,6 @@ tokens, docs/estimators.md; each nat too low lowers I_direct by 0.8 nats at ever
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ import duckdb
 from l2m_analysis.errors import InputError
 from l2m_analysis.estimators.entropy import EntropyEstimate, entropy_grassberger
 from l2m_analysis.warehouse.queries import run_query, sql_to_polars
+from l2m_analysis.warehouse.schema import run_config_of
 
 
 @dataclass(frozen=True)
@@ -95,9 +95,7 @@ def two_gram_entropy(
 
 def corpus_run_of(run: dict[str, Any]) -> str | None:
     """The corpus run a scored run names in its config, or None."""
-    config = run.get("config") or "{}"
-    config = json.loads(config) if isinstance(config, str) else config
-    return (config or {}).get("corpus_run_id")
+    return run_config_of(run).get("corpus_run_id")
 
 
 def check_same_tokenizer(run: dict[str, Any], corpus: dict[str, Any]) -> None:

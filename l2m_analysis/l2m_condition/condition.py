@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from l2m_analysis.gaussian.construction import copies_of_source, family_of_source
 from l2m_analysis.l2m_condition.history_state import history_dim
 from l2m_analysis.models.presets import ModelPreset
 
@@ -125,7 +126,7 @@ def widest_gaussian_laws(fits: pl.DataFrame) -> pl.DataFrame:
     on the few lengths an oracle run scored (source ``<family>_x<copies>``); the narrow one adds
     nothing. fits: rows of the ``fits`` table with source, estimator, x_min, x_max; text rows
     (sources not starting with ``gaussian_``) are all kept, in their order."""
-    family = pl.col("source").str.replace(r"_x\d+$", "")
+    family = pl.col("source").map_elements(family_of_source, return_dtype=pl.String)
     ranked = fits.with_row_index("_row").with_columns(
         _family=family, _span=pl.col("x_max") / pl.col("x_min")
     )
@@ -137,3 +138,25 @@ def widest_gaussian_laws(fits: pl.DataFrame) -> pl.DataFrame:
     )
     kept = pl.concat([widest, ranked.filter(~gaussian)]).sort("_row")
     return kept.drop("_row", "_family", "_span")
+
+
+def laws_from_fits(fits: pl.DataFrame, copies: int, vocab_size: int) -> list[MILaw]:
+    """Fitted power laws of I^BP at ratio 2 (rows of ``fits`` with source, estimator, amplitude,
+    exponent, x_min, x_max and the run's model) -> MILaws, one per Gaussian family and estimator
+    (``widest_gaussian_laws``) and per text series. Gaussian laws are per token of the source's
+    copies; MI adds over independent copies, so they are rescaled to ``copies`` numbers."""
+    laws = []
+    for r in widest_gaussian_laws(fits).iter_rows(named=True):
+        gaussian = r["source"].startswith("gaussian_")
+        scale = copies / copies_of_source(r["source"]) if gaussian else 1.0
+        label = f"{r['source']} {r['estimator']}"
+        if not gaussian and r.get("model"):  # a weaker q underestimates β (Appendix A.VI)
+            label += f" (q = {r['model']})"
+        if gaussian and scale != 1:
+            label = f"{r['source']}×{copies} {r['estimator']}"
+        laws.append(MILaw(
+            label, "gaussian" if gaussian else "text", r["amplitude"] * scale, r["exponent"],
+            copies=copies if gaussian else 1, vocab_size=None if gaussian else vocab_size,
+            fitted_range=(r["x_min"], r["x_max"]),
+        ))  # fmt: skip
+    return laws

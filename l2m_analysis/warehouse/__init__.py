@@ -3,7 +3,7 @@
 from l2m_analysis.warehouse.batches import check_run_id
 from l2m_analysis.warehouse.files import producing
 from l2m_analysis.warehouse.queries import QUERIES_DIR, read_query, sql_to_polars
-from l2m_analysis.warehouse.schema import CONDITIONS, SCHEMA_VERSION
+from l2m_analysis.warehouse.schema import CONDITIONS, SCHEMA_VERSION, run_config_of
 from l2m_analysis.warehouse.store import Warehouse
 
 __all__ = [
@@ -14,5 +14,6 @@ __all__ = [
     "check_run_id",
     "producing",
     "read_query",
+    "run_config_of",
     "sql_to_polars",
 ]

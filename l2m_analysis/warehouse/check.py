@@ -10,7 +10,6 @@ a damaged or missing batch is then re-produced by rerunning the command its reco
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import time
@@ -19,7 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from l2m_analysis.warehouse import schema
-from l2m_analysis.warehouse.files import COMMITS, CommitRecord, read_record
+from l2m_analysis.warehouse.files import (
+    COMMITS,
+    CommitRecord,
+    file_sha256,
+    pending_records,
+    read_record,
+)
 
 QUARANTINE = "_quarantine"
 KINDS = {
@@ -42,6 +47,7 @@ class Problem:
     path: Path
     detail: str = ""
     producer: str | None = None
+    record: Path | None = None  # "completed": the pending record that describes the data
 
 
 @dataclass
@@ -81,24 +87,26 @@ def _run_items(root: Path, table: str) -> list[Path]:
 
 
 def _check_name(table: str, data: Path, record_file: Path, report: CheckReport) -> None:
-    """Judge one file name: its data, its record and its pending record together."""
-    pending_file = record_file.with_name(record_file.name + ".pending")
-    record, pending = read_record(record_file), read_record(pending_file)
-    known = record or pending
+    """Judge one file name: its data, its record and its writers' pending records together."""
+    pendings = {p: read_record(p) for p in pending_records(record_file)}
+    record = read_record(record_file)
+    known = record or next((r for r in pendings.values() if r is not None), None)
     key, producer = (known.key, known.producer) if known else ("", None)
     if not data.exists():
         kind = "missing" if record_file.exists() else "aborted"
         report.problems.append(Problem(kind, table, data, key, producer))
         return
-    if record is not None and _matches(data, record):
+    digest = file_sha256(data)
+    matching = [p for p, r in pendings.items() if r is not None and _matches(data, r, digest)]
+    if record is not None and _matches(data, record, digest):
         found = record
-        if pending_file.exists():  # a later commit of the same name never got its data in
+        if pendings:  # a later commit of the same name never got its data in
             report.problems.append(Problem("aborted", table, data, key, producer))
-    elif pending is not None and _matches(data, pending):
-        found = pending
-        report.problems.append(Problem("completed", table, data, key, producer))
+    elif matching:
+        found = pendings[matching[0]]
+        report.problems.append(Problem("completed", table, data, key, producer, matching[0]))
     else:
-        kind = "damaged" if record_file.exists() or pending_file.exists() else "unrecorded"
+        kind = "damaged" if record_file.exists() or pendings else "unrecorded"
         detail = f"{data.stat().st_size} bytes" + (
             f", committed {known.n_bytes}; key {key}" if known else ""
         )
@@ -108,14 +116,8 @@ def _check_name(table: str, data: Path, record_file: Path, report: CheckReport) 
     report.rows[table] += found.n_rows
 
 
-def _matches(path: Path, record: CommitRecord) -> bool:
-    if path.stat().st_size != record.n_bytes:
-        return False
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest() == record.sha256
+def _matches(path: Path, record: CommitRecord, digest: str) -> bool:
+    return path.stat().st_size == record.n_bytes and digest == record.sha256
 
 
 def repair(root: Path, report: CheckReport) -> list[str]:
@@ -127,12 +129,15 @@ def repair(root: Path, report: CheckReport) -> list[str]:
             continue
         rel = p.path.relative_to(root / p.table)
         record = root / COMMITS / p.table / rel.parent / f"{p.path.name.split('.parquet')[0]}.json"
-        pending = record.with_name(record.name + ".pending")
+        pendings = pending_records(record)
         if p.kind == "completed":
-            os.replace(pending, record)
+            os.replace(p.record, record)
+            for other in pending_records(record):  # writers of the same name that lost
+                other.unlink(missing_ok=True)
             done.append(f"completed the interrupted commit of {p.table}/{rel}")
         elif p.kind == "aborted":
-            pending.unlink(missing_ok=True)
+            for pending in pendings:
+                pending.unlink(missing_ok=True)
             done.append(f"removed the pending record of {p.table}/{rel} (never committed)")
         elif p.kind == "stale_tmp":
             p.path.unlink(missing_ok=True)
@@ -141,7 +146,7 @@ def repair(root: Path, report: CheckReport) -> list[str]:
             target = root / QUARANTINE / stamp / p.table / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(p.path, target)
-            for r in (record, pending):
+            for r in (record, *pendings):
                 if r.exists():
                     shutil.move(r, target.with_name(r.name))
             done.append(f"moved {p.table}/{rel} ({p.kind}) to {target.parent}")

@@ -3,22 +3,27 @@
 Every file of every table is committed the same way, with no lock shared between writers:
 
 1. the Parquet bytes are serialized in memory (with page checksums) and their sha256 taken;
-2. they are written to a temporary file unique to the writer (``<name>.parquet.<pid>-<hex>.tmp``)
-   and fsynced;
-3. a commit record (JSON: key, rows, bytes, sha256, producer, meta) is written as
-   ``_commits/<table>/run_id=<run>/<name>.json.pending``;
-4. the temporary file is renamed onto ``<table>/run_id=<run>/<name>.parquet`` — the commit
-   point: readers glob ``*.parquet`` and see the whole old file or the whole new one;
-5. the pending record is renamed onto ``<name>.json``.
+2. they are written to a temporary file unique to the writer (``<name>.parquet.<writer>.tmp``,
+   writer = ``<pid>-<hex>``) and fsynced;
+3. a commit record (JSON: key, rows, bytes, sha256, producer, meta) is written as the writer's
+   own pending record ``_commits/<table>/run_id=<run>/<name>.json.<writer>.pending``;
+4. the temporary file becomes ``<table>/run_id=<run>/<name>.parquet`` — the commit point:
+   readers glob ``*.parquet`` and see the whole old file or the whole new one. A bulk batch is
+   committed ONCE (``once=True``: a hard link that fails if the name exists, so of two writers
+   of the same batch — a Dask task run twice — exactly one wins and the other discards its
+   files); a result partition REPLACES the earlier file (rename);
+5. the writer's pending record is renamed onto ``<name>.json``.
 
-A writer killed before 4 leaves nothing visible (a stray ``.tmp`` and perhaps a pending record,
+A writer killed before 4 leaves nothing visible (a stray ``.tmp`` and perhaps its pending record,
 which ``check_warehouse --repair`` removes); killed between 4 and 5, the data are committed and
-the pending record describes them. A batch is *committed* when its data file exists.
+the pending record whose sha256 matches them describes them (``describing_record``). A batch is
+*committed* when its data file exists.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -109,9 +114,14 @@ def commit_file(
     arrow: pa.Table,
     meta: dict | None = None,
     name: str | None = None,
-) -> CommitRecord:
-    """Steps 1-5 of the module docstring; replaces an earlier file of the same ``name``
-    (default ``file_name(key)``)."""
+    *,
+    once: bool = False,
+) -> CommitRecord | None:
+    """Steps 1-5 of the module docstring for the file ``name`` (default ``file_name(key)``).
+
+    once=False replaces an earlier file of that name; once=True commits only if no file of that
+    name exists, and returns None (leaving nothing behind) when another writer got there first.
+    """
     name = name or file_name(key)
     payload = parquet_bytes(arrow)
     record = CommitRecord(
@@ -130,28 +140,40 @@ def commit_file(
     final_record = record_path(root, table, run_id, name)
     final.parent.mkdir(parents=True, exist_ok=True)
     final_record.parent.mkdir(parents=True, exist_ok=True)
-    tmp = write_durably(final, payload)
-    pending = final_record.with_name(final_record.name + ".pending")
-    os.replace(write_durably(pending, json.dumps(asdict(record)).encode()), pending)
-    os.replace(tmp, final)  # the commit point
+    writer = f"{os.getpid()}-{secrets.token_hex(4)}"
+    tmp = write_durably(final.with_name(f"{final.name}.{writer}.tmp"), payload)
+    pending = write_durably(
+        final_record.with_name(f"{final_record.name}.{writer}.pending"),
+        json.dumps(asdict(record)).encode(),
+    )
+    if once:
+        try:
+            os.link(tmp, final)  # the commit point; fails if another writer committed first
+        except FileExistsError:
+            pending.unlink()
+            return None
+        finally:
+            tmp.unlink()
+    else:
+        os.replace(tmp, final)  # the commit point
     _fsync_dir(final.parent)
     os.replace(pending, final_record)
     return record
 
 
-def write_durably(final: Path, payload: bytes) -> Path:
-    """Write ``payload`` to a temporary file unique to this writer beside ``final``; fsynced."""
-    tmp = final.with_name(f"{final.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
-    with open(tmp, "wb") as fh:
+def write_durably(path: Path, payload: bytes) -> Path:
+    """Create ``path`` (a name unique to this writer) holding ``payload``, fsynced."""
+    with open(path, "xb") as fh:
         fh.write(payload)
         fh.flush()
         os.fsync(fh.fileno())
-    return tmp
+    return path
 
 
 def create_once(final: Path, payload: bytes) -> bool:
     """Create ``final`` with ``payload`` unless it exists (atomic, race-free); True if created."""
-    tmp = write_durably(final, payload)
+    tmp = write_durably(final.with_name(f"{final.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"),
+                        payload)  # fmt: skip
     try:
         os.link(tmp, final)
         return True
@@ -165,8 +187,39 @@ def remove_file(root: Path, table: str, run_id: str, name: str) -> None:
     """Uncommit one file: the data first (nothing stays visible), then its records."""
     data_path(root, table, run_id, name).unlink(missing_ok=True)
     record = record_path(root, table, run_id, name)
-    record.with_name(record.name + ".pending").unlink(missing_ok=True)
+    for pending in pending_records(record):
+        pending.unlink(missing_ok=True)
     record.unlink(missing_ok=True)
+
+
+def pending_records(record: Path) -> list[Path]:
+    """The pending records of a name (``<name>.json.<writer>.pending``, and the single
+    ``<name>.json.pending`` of warehouses written before writer-unique names)."""
+    return sorted(record.parent.glob(glob.escape(record.name) + "*.pending"))
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def describing_record(data: Path, record: Path) -> CommitRecord | None:
+    """The record that describes the committed file ``data``: its final record when no commit
+    of the name is under way, else the one (final or pending) whose sha256 matches the data."""
+    candidates = [read_record(p) for p in pending_records(record)]
+    if record.exists():
+        candidates.append(read_record(record))
+    candidates = [c for c in candidates if c is not None]
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else None
+    try:
+        digest = file_sha256(data)
+    except OSError:
+        return None
+    return next((c for c in candidates if c.sha256 == digest), None)
 
 
 def read_record(path: Path) -> CommitRecord | None:
@@ -182,13 +235,10 @@ def committed_records(root: Path, table: str, run_id: str) -> list[CommitRecord]
     folder = run_dir(root, table, run_id)
     if not folder.is_dir():
         return []
-    names = {p.name[: -len(".parquet")] for p in folder.glob("*.parquet")}
     out = []
-    for name in names:
-        record = record_path(root, table, run_id, name)
-        pending = record.with_name(record.name + ".pending")
-        found = read_record(pending) if pending.exists() else None
-        found = found or (read_record(record) if record.exists() else None)
+    for path in folder.glob("*.parquet"):
+        name = path.name[: -len(".parquet")]
+        found = describing_record(path, record_path(root, table, run_id, name))
         if found is not None:
             out.append(found)
     return sorted(out, key=lambda r: r.key)

@@ -17,6 +17,8 @@ the same position in every condition and estimator SQL is a plain range filter.
 
 from __future__ import annotations
 
+import json
+
 import pyarrow as pa
 
 # 2: every table in Parquet, the .duckdb file only a catalog of views; pair_id -> sample_id
@@ -198,3 +200,10 @@ PARTITIONS: dict[str, tuple[str, ...]] = {
     "fits": ("run_id", "source", "quantity", "estimator", "ratio"),
     "position_metrics": ("run_id", "seq_len"),
 }
+
+
+def run_config_of(run: dict) -> dict:
+    """The ``config`` of a ``runs`` row (JSON text in the table), as a dict: the one reader of a
+    run's config (``Warehouse.run_config(run_id)`` reads the row first)."""
+    config = run.get("config")
+    return json.loads(config or "{}") if isinstance(config, str) else dict(config or {})

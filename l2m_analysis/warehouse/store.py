@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 import l2m_analysis
 from l2m_analysis.errors import InputError, WarehouseError
-from l2m_analysis.warehouse import catalog, schema
+from l2m_analysis.warehouse import bulk, catalog, schema
 from l2m_analysis.warehouse.batches import as_arrow, check_run_id, conform, git_commit
 from l2m_analysis.warehouse.files import (
     CommitRecord,
@@ -159,6 +159,10 @@ class Warehouse:
             )
         return row
 
+    def run_config(self, run_id: str) -> dict[str, Any]:
+        """The config its producer recorded for ``run_id`` (``runs.config``), as a dict."""
+        return schema.run_config_of(self.require_run(run_id))
+
     def has_run(self, run_id: str) -> bool:
         return self._run_row(run_id) is not None
 
@@ -195,10 +199,10 @@ class Warehouse:
     # ------------------------------------------------------------------ bulk tables
     def batches(self, table: str, run_id: str) -> list[CommitRecord]:
         """Commit records of the run's committed batches of ``table``, by batch key."""
-        return committed_records(self.root, table, run_id)
+        return bulk.batch_records(self.root, table, run_id)
 
     def committed_batches(self, table: str, run_id: str) -> set[str]:
-        return {r.key for r in self.batches(table, run_id)}
+        return bulk.committed_keys(self.root, table, run_id)
 
     def batch_files(self, table: str, run_id: str) -> list[tuple[Path, int]]:
         """The run's committed Parquet files of `table` in batch-key order, with row counts."""
@@ -215,21 +219,9 @@ class Warehouse:
         data: pa.Table | pl.DataFrame,
         meta: dict[str, Any] | None = None,
     ) -> bool:
-        """Commit one batch of a bulk table atomically; False if it was committed before.
-
-        ``meta``: the producer's facts about the batch (JSON-able), kept in its commit record.
-        """
-        target = schema.BULK_TABLES.get(table)
-        if target is None:
-            raise InputError(
-                f"{table!r} is not a bulk table", f"use one of {sorted(schema.BULK_TABLES)}"
-            )
-        check_run_id(run_id)
-        if data_path(self.root, table, run_id, file_name(batch_key)).exists():
-            return False
-        arrow = conform(as_arrow(data), target, table, run_id)
-        commit_file(self.root, table, run_id, batch_key, arrow, meta)
-        return True
+        """Commit one batch of a bulk table atomically; False if it was committed before
+        (``warehouse.bulk.append_batch``, which Dask tasks call with the data root)."""
+        return bulk.append_batch(self.root, table, run_id, batch_key, data, meta)
 
     def scored_runs(self, conditions: tuple[str, ...], run_id: str | None, fix: str) -> list[str]:
         """Runs with ``token_logprobs`` rows in any of ``conditions`` (just ``run_id`` if given).

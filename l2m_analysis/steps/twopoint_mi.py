@@ -1,0 +1,101 @@
+"""The twopoint_mi step: Grassberger entropies and two-point MI of a counted corpus run.
+
+Reads the run's count-of-counts (``ngram_counts``, ``pair_counts``), estimates Ĥ(X) = Ĥ(Y) of
+single tokens (quantity unigram), Ĥ of adjacent pairs (adjacent_pair, for the 2-gram correction
+of Eq. A.14) and Ĥ(XY_d) per distance (pair_distance; shuffled for the baseline) into
+``entropies``, and I_d = Ĥ(X) + Ĥ(Y) − Ĥ(XY_d) (Eq. A.16) into ``mi_estimates`` (quantity
+two_point; estimator grassberger, and grassberger_shuffled for the baseline, whose value is the
+estimator's bias floor). Replaces exactly those partitions of the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from l2m_analysis.errors import WarehouseError
+from l2m_analysis.estimators.entropy import EntropyEstimate, entropy_grassberger
+from l2m_analysis.estimators.two_point import two_point_mi
+from l2m_analysis.warehouse import Warehouse
+
+ESTIMATOR = "grassberger"
+BASELINE_ESTIMATOR = "grassberger_shuffled"
+ENTROPY_QUANTITIES = ("unigram", "adjacent_pair", "pair_distance")
+
+
+@dataclass(frozen=True)
+class TwoPointOutcome:
+    """The rows written (``entropies``, ``mi_estimates``) and the distances with no pair."""
+
+    entropies: pl.DataFrame
+    estimates: pl.DataFrame
+    skipped: tuple[int, ...]
+
+
+def twopoint_mi(wh: Warehouse, run_id: str) -> TwoPointOutcome:
+    """Estimate the run's entropies and two-point MI and replace its rows of them."""
+    run = wh.require_run(run_id)
+    source = run["dataset"] or run["kind"]
+    entropies, estimates, skipped = estimate(wh, run_id, source)
+    base = {"run_id": run_id, "source": source}
+    wh.replace_partitions("entropies", entropies, recomputed=[
+        {**base, "quantity": q, "estimator": ESTIMATOR} for q in ENTROPY_QUANTITIES
+    ])  # fmt: skip
+    wh.replace_partitions("mi_estimates", estimates, recomputed=[
+        {**base, "quantity": "two_point", "estimator": e} for e in (ESTIMATOR, BASELINE_ESTIMATOR)
+    ])  # fmt: skip
+    return TwoPointOutcome(entropies, estimates, tuple(skipped))
+
+
+def _entropy(cc: pl.DataFrame) -> EntropyEstimate:
+    return entropy_grassberger(cc["count"].to_numpy(), cc["n_items"].to_numpy())
+
+
+def estimate(wh: Warehouse, run_id: str, source: str):
+    """(entropies rows, mi_estimates rows, distances skipped) of the run's counts."""
+    ngrams = wh.query("SELECT * FROM ngram_counts WHERE run_id = ?", [run_id])
+    pairs = wh.query("SELECT * FROM pair_counts WHERE run_id = ?", [run_id])
+    hint = f"python -m pipelines.count_ngrams --run-id {run_id}"
+    if ngrams.filter(pl.col("order") == 1).is_empty():
+        raise WarehouseError(f"run {run_id!r} has no 1-gram counts", f"count it first: {hint}")
+    h_x = _entropy(ngrams.filter(pl.col("order") == 1))  # Eq. (8): Ĥ(X) = Ĥ(Y)
+    rows = [_entropy_row(run_id, source, "unigram", None, False, h_x)]
+    if not ngrams.filter(pl.col("order") == 2).is_empty():
+        h_2 = _entropy(ngrams.filter(pl.col("order") == 2))
+        rows.append(_entropy_row(run_id, source, "adjacent_pair", None, False, h_2))
+    estimates, skipped = [], []
+    for d in counted_distances(wh, run_id):
+        real = pairs.filter((pl.col("distance") == d) & ~pl.col("shuffled"))
+        if real.is_empty():
+            skipped.append(d)
+            continue
+        for shuffled, name in ((False, ESTIMATOR), (True, BASELINE_ESTIMATOR)):
+            cc = pairs.filter((pl.col("distance") == d) & (pl.col("shuffled") == shuffled))
+            if cc.is_empty():
+                continue
+            h_xy = _entropy(cc)
+            mi = two_point_mi(h_x, h_x, h_xy, d)  # Eq. (A.16)
+            rows.append(_entropy_row(run_id, source, "pair_distance", d, shuffled, h_xy))
+            estimates.append({"run_id": run_id, "source": source, "quantity": "two_point",
+                              "estimator": name, "distance": d, "value": mi.value,
+                              "stderr": mi.stderr, "n": mi.n})  # fmt: skip
+    if not estimates:
+        raise WarehouseError(
+            f"run {run_id!r} has no token pairs at any counted distance",
+            f"count smaller distances: {hint} --distances 1 2 4 8",
+        )
+    return pl.DataFrame(rows), pl.DataFrame(estimates), skipped
+
+
+def counted_distances(wh: Warehouse, run_id: str) -> list[int]:
+    """Every distance d count_ngrams counted for the run (its batches' ``distance`` meta),
+    including those where no pair exists (an empty batch)."""
+    metas = [record.meta for record in wh.batches("pair_counts", run_id)]
+    return sorted({int(m["distance"]) for m in metas if "distance" in m})
+
+
+def _entropy_row(run_id, source, quantity, distance, shuffled, h: EntropyEstimate) -> dict:
+    return {"run_id": run_id, "source": source, "quantity": quantity, "distance": distance,
+            "shuffled": shuffled, "estimator": ESTIMATOR, "value": h.value,
+            "stderr": h.stderr, "n": h.n}  # fmt: skip
