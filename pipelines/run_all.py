@@ -6,6 +6,9 @@ books and the GPT-NeoX tokenizer that the project's install ships. Prints the ta
 exponents and ends by writing the offline HTML report (reports/l2m-report.html) and printing
 its path. Run ids are fixed, so rerunning resumes and replaces rather than duplicates.
 
+With --scheduler dask-local (or an address or --scheduler-file) one Dask cluster serves the
+counting, scoring and bipartite steps; the default, local, runs everything in this process.
+
 Steps (names for --only/--skip):
   gaussian   exact bipartite and two-point MI of both Gaussian families   (pipelines.gaussian_mi)
   oracle     oracle-score samples of both families, three conditions   (pipelines.score_oracle)
@@ -34,7 +37,14 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
-from l2m_analysis.cli import command_line, make_parser, run_cli
+from l2m_analysis.cli import (
+    add_scheduler_options,
+    command_line,
+    make_parser,
+    run_cli,
+    scheduler_choice,
+)
+from l2m_analysis.cluster.connect import open_cluster
 from l2m_analysis.errors import L2MError
 from l2m_analysis.warehouse import producing
 from l2m_analysis.warehouse.location import default_warehouse_path
@@ -60,6 +70,7 @@ class Step:
     name: str
     module: str
     runs: tuple[tuple[str, ...], ...] = ((),)
+    on_dask: bool = False  # takes --scheduler (run_all passes its own on)
 
 
 STEPS: tuple[Step, ...] = (
@@ -72,7 +83,7 @@ STEPS: tuple[Step, ...] = (
         ),
     ),
     Step("corpus", "pipelines.prepare_corpus", (("--run-id", CORPUS_RUN),)),
-    Step("counts", "pipelines.count_ngrams", (("--run-id", CORPUS_RUN),)),
+    Step("counts", "pipelines.count_ngrams", (("--run-id", CORPUS_RUN),), on_dask=True),
     Step("twopoint", "pipelines.twopoint_mi", (("--run-id", CORPUS_RUN),)),
     Step(
         "llm-corpus",
@@ -80,7 +91,10 @@ STEPS: tuple[Step, ...] = (
         (("--run-id", LLM_CORPUS_RUN, "--tokenizer", "smollm2", "--min-tokens", "256"),),
     ),
     Step(
-        "llm-counts", "pipelines.count_ngrams", (("--run-id", LLM_CORPUS_RUN, "--distances", "1"),)
+        "llm-counts",
+        "pipelines.count_ngrams",
+        (("--run-id", LLM_CORPUS_RUN, "--distances", "1"),),
+        on_dask=True,
     ),
     Step(
         "score",
@@ -99,11 +113,13 @@ STEPS: tuple[Step, ...] = (
                 "vllm",
             ),
         ),
+        on_dask=True,
     ),
     Step(
         "bipartite",
         "pipelines.bipartite_mi",
         tuple(("--run-id", r) for r in (*ORACLE_RUNS.values(), LLM_RUN)),
+        on_dask=True,
     ),
     Step("fit", "pipelines.fit_exponents"),
     Step(
@@ -144,6 +160,7 @@ def build_parser():
     names = [s.name for s in STEPS]
     parser.add_argument("--only", nargs="+", choices=names, help="run only these steps")
     parser.add_argument("--skip", nargs="+", choices=names, default=[], help="skip these steps")
+    add_scheduler_options(parser)  # passed on to counts, llm-counts, score and bipartite
     return parser
 
 
@@ -155,12 +172,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         s for s in STEPS if (not args.only or s.name in args.only) and s.name not in args.skip
     ]
     started = time.perf_counter()
+    with open_cluster(scheduler_choice(args), console.print) as client:  # one for every step
+        on_dask = [] if client is None else ["--scheduler", client.scheduler.address]
+        run_steps(chosen, warehouse, on_dask, console)
+    console.print(
+        f"main job finished in {time.perf_counter() - started:.1f} s; warehouse: {warehouse}"
+    )
+    return 0
+
+
+def run_steps(chosen: list[Step], warehouse: str, on_dask: list[str], console: Console) -> None:
+    """Each step's pipeline, in order, in this process (the Dask steps with ``on_dask``)."""
     for i, step in enumerate(chosen, 1):
         console.rule(f"[bold]{i}/{len(chosen)} {step.name}[/]: python -m {step.module}")
         t0 = time.perf_counter()
         main_of_step = importlib.import_module(step.module).main
         for run_args in step.runs:
-            argv = ["--warehouse", warehouse, *run_args]
+            argv = ["--warehouse", warehouse, *run_args, *(on_dask if step.on_dask else [])]
             with producing(command_line(step.module, argv)):
                 code = main_of_step(argv)
             if code:
@@ -170,10 +198,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"pipelines.run_all --only {' '.join(s.name for s in chosen[i - 1 :])}",
                 )
         console.print(f"[green]{step.name} done in {time.perf_counter() - t0:.1f} s[/]")
-    console.print(
-        f"main job finished in {time.perf_counter() - started:.1f} s; warehouse: {warehouse}"
-    )
-    return 0
 
 
 if __name__ == "__main__":

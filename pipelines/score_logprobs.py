@@ -16,6 +16,10 @@ Steps:
      resumes with the same command and --run-id, with no duplicates — and records the model
      (name, weights and tokenizer sha256, BOS id), backend, dtype, corpus run, the plan and the
      chosen samples in runs.config, the throughput in runs.summary.
+The work is l2m_analysis.steps.score_logprobs. With --scheduler dask-local, tcp://... or
+--scheduler-file, each batch of samples is a Dask task; every worker process loads the model
+once, workers that declare GPUs (dask worker --resources GPU=1) get one task per GPU, and a local
+run and a cluster run resume each other's batches (docs/scaling.md).
 Then python -m pipelines.bipartite_mi --run-id <run> and python -m pipelines.fit_exponents.
 A small q underestimates β (Appendix A.VI): the measured β is a lower bound.
 
@@ -28,19 +32,23 @@ Examples:
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Sequence
-from dataclasses import asdict
 
-import polars as pl
 from rich.console import Console
 
-from l2m_analysis.cli import make_parser, nonnegative_int, positive_int, run_cli
-from l2m_analysis.scoring import ScoringPlan, default_splits, derangement, score_run
-from l2m_analysis.scoring.backends import BACKENDS, EMBEDDED_MODEL, open_backend, resolve_model
-from l2m_analysis.scoring.llm_checks import check_context, check_corpus_for_model, check_vocabulary
+from l2m_analysis.cli import (
+    add_scheduler_options,
+    make_parser,
+    nonnegative_int,
+    positive_int,
+    run_cli,
+    scheduler_choice,
+)
+from l2m_analysis.cluster.connect import open_cluster
+from l2m_analysis.progress import Stages
+from l2m_analysis.scoring.backends import BACKENDS, EMBEDDED_MODEL
 from l2m_analysis.scoring.plan import RATIOS
-from l2m_analysis.scoring.samples import choose_samples, windows_from_tokens
+from l2m_analysis.steps.score_logprobs import LogprobScoring, score_logprobs
 from l2m_analysis.warehouse import Warehouse
 
 
@@ -109,64 +117,30 @@ def build_parser():
         default=None,
         help="vllm: tokens per engine step; bounds the memory of prompt log-probs",
     )
+    add_scheduler_options(parser)
     return parser  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(highlight=False)
-    model_dir, identity = resolve_model(args.model)  # missing folder: a clear error
-    splits = tuple(sorted(set(args.splits or default_splits(args.length))))
-    plan = ScoringPlan(args.samples, splits, batch_size=args.batch_size, ratios=tuple(args.ratios))
-    plan.validate(args.length)
-    check_context(args.length, identity)
+    options = LogprobScoring(
+        corpus_run=args.corpus_run, model=args.model, backend=args.backend,
+        samples=args.samples, length=args.length,
+        splits=tuple(args.splits) if args.splits else None, ratios=tuple(args.ratios),
+        seed=args.seed, batch_size=args.batch_size, dtype=args.dtype, device=args.device,
+        tensor_parallel=args.tensor_parallel,
+        max_num_batched_tokens=args.max_num_batched_tokens,
+    )  # fmt: skip
     with Warehouse.open(args.warehouse, create=False) as wh:
-        corpus = wh.require_run(args.corpus_run)
-        check_corpus_for_model(corpus, identity, str(model_dir))
-        lengths = wh.query(
-            "SELECT sample_id, any_value(doc_id) AS doc_id, count(*) AS n_tokens FROM tokens "
-            "WHERE run_id = ? GROUP BY sample_id",
-            [args.corpus_run],
-        )
-        choice = choose_samples(lengths, args.length, args.samples, args.seed, args.corpus_run)
-        wh.con.register("_chosen", pl.DataFrame({"sample_id": choice.corpus_sample_ids}))
-        tokens = wh.query(
-            "SELECT sample_id, position, token_id FROM tokens JOIN _chosen USING (sample_id) "
-            "WHERE run_id = ? AND position < ?",
-            [args.corpus_run, args.length],
-        )
-        windows = windows_from_tokens(tokens, choice, args.length)
-        check_vocabulary(int(windows.tokens.max()), identity)
-        partners = derangement(windows.doc_ids, args.seed)
-        config = {
-            "corpus_run_id": args.corpus_run, "model": asdict(identity), "backend": args.backend,
-            "model_dir": str(model_dir),
-            "dtype": args.dtype, "device": args.device, "samples": args.samples,
-            "length": args.length, "splits": list(splits), "ratios": sorted(args.ratios),
-            "seed": args.seed, "batch_size": args.batch_size, "bos_id": identity.bos_id,
-            "partners": "derangement across documents (scoring.plan), seed = seed",
-            "corpus_sample_ids": choice.corpus_sample_ids.tolist(),
-        }  # fmt: skip
-        run_id = wh.start_run("llm", run_id=args.run_id, model=identity.name,
-                              tokenizer=corpus["tokenizer"], dataset=corpus["dataset"],
-                              config=config, seed=args.seed)  # fmt: skip
-        console.print(
-            f"run {run_id}: q = {identity.name} ({args.backend}, {args.dtype}), "
-            f"{args.samples} samples of {args.length} tokens from {args.corpus_run}"
-        )
-        started = time.perf_counter()
-        with open_backend(args, model_dir, identity) as backend:
-            summary = score_run(wh, run_id, backend, windows, plan, partners)
-        wall = time.perf_counter() - started
-        wh.finish_run(run_id, summary={
-            **asdict(summary), "tokens_per_second": summary.tokens_per_second,
-            "wall_seconds": wall, "tokens_per_sample": plan.tokens_forwarded(args.length),
-            "full_length_tokens_per_sample": plan.full_length_tokens(args.length),
-        })  # fmt: skip
-    rate = f"{summary.tokens_per_second:,.0f} tokens/s" if summary.tokens_per_second else "resumed"
-    console.print(f"{summary.batches_written} batches written ({summary.rows_written:,} rows), "
-                  f"{summary.batches_skipped} already committed; {rate}; {wall:.1f} s")  # fmt: skip
-    console.print(f"next: python -m pipelines.bipartite_mi --run-id {run_id}")
+        with open_cluster(scheduler_choice(args), console.print) as client, Stages(console) as bars:
+            scored = score_logprobs(wh, options, run_id=args.run_id, client=client, stages=bars)
+    s = scored.summary
+    rate = f"{s.tokens_per_second:,.0f} tokens/s" if s.tokens_per_second else "resumed"
+    console.print(f"{s.batches_written} batches written ({s.rows_written:,} rows), "
+                  f"{s.batches_skipped} already committed; {rate}; "
+                  f"{scored.wall_seconds:.1f} s")  # fmt: skip
+    console.print(f"next: python -m pipelines.bipartite_mi --run-id {scored.run_id}")
     return 0
 
 

@@ -95,3 +95,7 @@ class ScoringBackend(ABC):
     def describe(self) -> dict[str, Any]:
         """The backend's configuration, stored in ``runs.config`` (JSON-serializable)."""
         return {"backend": type(self).__name__, "name": self.name}
+
+    def close(self) -> None:
+        """Release what the backend holds (processes, memory); a no-op unless overridden."""
+        return None

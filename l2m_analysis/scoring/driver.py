@@ -17,8 +17,8 @@ a split request's prefix BOS + X′[:ℓ] from the no_split pass of X′'s own s
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import astuple, dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -74,6 +74,80 @@ class ScoringSummary:
     def tokens_per_second(self) -> float | None:
         return self.tokens_forwarded / self.backend_seconds if self.backend_seconds else None
 
+    def __add__(self, other: ScoringSummary) -> ScoringSummary:
+        return ScoringSummary(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+
+NOTHING = ScoringSummary(0, 0, 0)
+WriteBatch = Callable[[str, pl.DataFrame], bool]  # (batch key, rows) -> False if committed before
+
+
+def check_partners(plan: ScoringPlan, partners: np.ndarray) -> np.ndarray:
+    """``borrowers[j]``: the sample whose X′ is sample j; refuses partners that are not a
+    pairing of each sample with another one."""
+    partners = np.asarray(partners, dtype=np.int64)
+    if partners.shape != (plan.n_samples,) or np.any(partners == np.arange(plan.n_samples)):
+        raise InputError(
+            f"partners must pair each of {plan.n_samples} samples with another one",
+            "use scoring.plan.derangement(doc_ids, seed)",
+        )
+    return np.argsort(partners)
+
+
+def batch_ranges(plan: ScoringPlan) -> list[tuple[int, int]]:
+    """[start, stop) of every batch of samples: one backend call (and one task) each."""
+    return [(s, min(s + plan.batch_size, plan.n_samples))
+            for s in range(0, plan.n_samples, plan.batch_size)]  # fmt: skip
+
+
+def score_batch(
+    write: WriteBatch,
+    committed: set[str],
+    backend: ScoringBackend,
+    source: SampleSource,
+    plan: ScoringPlan,
+    borrowers: np.ndarray,
+    start: int,
+    stop: int,
+) -> ScoringSummary:
+    """Score the batch of samples [start, stop) with ONE backend call and write each of its
+    uncommitted keys (``plan.batch_keys``); the unit of work in process and on Dask."""
+    keys = plan.batch_keys(start, stop)
+    todo = [k for k in keys if k[2] not in committed]
+    skipped = len(keys) - len(todo)
+    if not todo:
+        return ScoringSummary(0, skipped, 0)
+    groups = batch_groups(plan, source, todo, np.arange(start, stop), borrowers)
+    requests = [r for g in groups for r in g[4]]
+    t0 = time.perf_counter()
+    answers = backend.score(requests)  # one call for the whole batch
+    seconds = time.perf_counter() - t0
+    forwarded = sum(1 + len(r.context) + len(r.continuation) for r in requests)
+    if len(answers) != len(requests):
+        raise InputError(
+            f"backend {backend.name!r} answered {len(answers)} of {len(requests)} requests",
+            "a backend answers every request, in order",
+        )
+    frames, offset = [], 0
+    for cond, split_at, key, sample_ids, reqs in groups:  # check everything before writing
+        frames.append(
+            (
+                key,
+                rows_frame(
+                    backend, sample_ids, reqs, answers[offset : offset + len(reqs)], cond, split_at
+                ),
+            )
+        )
+        offset += len(reqs)
+    written = rows = 0
+    for key, frame in frames:
+        if write(key, frame):
+            written += 1
+            rows += frame.height
+        else:  # another writer (a duplicate Dask task) committed it first
+            skipped += 1
+    return ScoringSummary(written, skipped, rows, forwarded, seconds)
+
 
 def score_run(
     wh: Warehouse,
@@ -85,51 +159,26 @@ def score_run(
     *,
     show_progress: bool = True,
 ) -> ScoringSummary:
-    """Score ``plan`` with ``backend`` into ``token_logprobs`` of ``run_id``; resumable."""
+    """Score ``plan`` with ``backend`` into ``token_logprobs`` of ``run_id``, batch after batch
+    in this process; resumable (``cluster.scoring`` runs the same batches on Dask)."""
     plan.validate(source.length)
-    partners = np.asarray(partners, dtype=np.int64)
-    if partners.shape != (plan.n_samples,) or np.any(partners == np.arange(plan.n_samples)):
-        raise InputError(
-            f"partners must pair each of {plan.n_samples} samples with another one",
-            "use scoring.plan.derangement(doc_ids, seed)",
-        )
+    borrowers = check_partners(plan, partners)
     committed = wh.committed_batches(TABLE, run_id)
-    starts = range(0, plan.n_samples, plan.batch_size)
-    borrowers = np.argsort(partners)  # borrowers[j]: the sample whose X′ is sample j
-    written = skipped = rows = forwarded = 0
-    seconds = 0.0
+    total = NOTHING
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("samples · {task.fields[rate]}"), TimeRemainingColumn()]  # fmt: skip
+
+    def write(key: str, frame: pl.DataFrame) -> bool:
+        return wh.append_batch(TABLE, run_id, key, frame)
+
     with Progress(*columns, disable=not show_progress) as progress:
         task = progress.add_task(f"scoring {run_id}", total=plan.n_samples, rate="")
-        for start in starts:
-            stop = min(start + plan.batch_size, plan.n_samples)
-            keys = plan.batch_keys(start, stop)
-            todo = [k for k in keys if k[2] not in committed]
-            skipped += len(keys) - len(todo)
-            if todo:
-                groups = batch_groups(plan, source, todo, np.arange(start, stop), borrowers)
-                requests = [r for g in groups for r in g[4]]
-                t0 = time.perf_counter()
-                answers = backend.score(requests)  # one call for the whole batch
-                seconds += time.perf_counter() - t0
-                forwarded += sum(1 + len(r.context) + len(r.continuation) for r in requests)
-                if len(answers) != len(requests):
-                    raise InputError(
-                        f"backend {backend.name!r} answered {len(answers)} of {len(requests)} "
-                        "requests", "a backend answers every request, in order",
-                    )  # fmt: skip
-                offset = 0
-                for cond, split_at, key, sample_ids, reqs in groups:
-                    logprobs = answers[offset : offset + len(reqs)]
-                    offset += len(reqs)
-                    frame = rows_frame(backend, sample_ids, reqs, logprobs, cond, split_at)
-                    if wh.append_batch(TABLE, run_id, key, frame):
-                        written += 1
-                        rows += frame.height
-            rate = f"{forwarded / seconds:,.0f} tokens/s" if seconds else "resumed"
-            progress.update(task, advance=stop - start, rate=rate)
-    return ScoringSummary(written, skipped, rows, forwarded, seconds)
+        for start, stop in batch_ranges(plan):
+            total += score_batch(write, committed, backend, source, plan, borrowers, start, stop)
+            rate = total.tokens_per_second
+            progress.update(task, advance=stop - start,
+                            rate=f"{rate:,.0f} tokens/s" if rate else "resumed")  # fmt: skip
+    return total
 
 
 def batch_groups(
