@@ -84,3 +84,22 @@ def write_markov_corpus(
                             pl.concat(frames))  # fmt: skip
         wh.finish_run(run_id)
     return transition
+
+
+def markov_windows(catalog: Path, corpus_run: str, length: int, samples: int, seed: int = 0):
+    """(TokenWindows, partners) of ``samples`` samples of ``length`` tokens of a corpus run,
+    X′ from other documents, as score_logprobs chooses them."""
+    from l2m_analysis.scoring import derangement
+    from l2m_analysis.scoring.samples import choose_samples, windows_from_tokens
+
+    with Warehouse.open(catalog, create=False) as wh:
+        lengths = wh.query(
+            "SELECT sample_id, any_value(doc_id) AS doc_id, count(*) AS n_tokens "
+            "FROM tokens WHERE run_id = ? GROUP BY sample_id",
+            [corpus_run],
+        )
+        tokens = wh.query("SELECT sample_id, position, token_id FROM tokens WHERE run_id = ?",
+                          [corpus_run])  # fmt: skip
+    choice = choose_samples(lengths, length, samples, seed, corpus_run)
+    windows = windows_from_tokens(tokens, choice, length)
+    return windows, derangement(windows.doc_ids, seed + 1)

@@ -14,12 +14,11 @@ from l2m_analysis.cli import run_cli
 from l2m_analysis.cluster.bipartite import bipartite_mi_on_dask, bipartite_terms_on_dask
 from l2m_analysis.estimators.bipartite import RATIOS, bipartite_mi_sql
 from l2m_analysis.estimators.moments import group_moments, merge_partition_moments
-from l2m_analysis.scoring import ScoringPlan, derangement, score_run
+from l2m_analysis.scoring import ScoringPlan, score_run
 from l2m_analysis.scoring.markov_oracle import MarkovOracle
-from l2m_analysis.scoring.samples import choose_samples, windows_from_tokens
 from l2m_analysis.warehouse import Warehouse
 from pipelines import bipartite_mi, count_ngrams
-from tests.cluster import local_cluster, write_markov_corpus
+from tests.cluster import local_cluster, markov_windows, write_markov_corpus
 
 SPLITS, LENGTH, SAMPLES = (2, 8, 32), 128, 40
 
@@ -30,21 +29,15 @@ def scored_warehouse(catalog):
     transition = write_markov_corpus(catalog, "chain")
     assert run_cli(count_ngrams.main, ["--warehouse", str(catalog), "--run-id", "chain",
                                        "--distances", "1"]) == 0  # fmt: skip
+    windows, partners = markov_windows(catalog, "chain", LENGTH, SAMPLES)
     with Warehouse.open(catalog, create=False) as wh:
-        lengths = wh.query("SELECT sample_id, any_value(doc_id) AS doc_id, count(*) AS n_tokens "
-                           "FROM tokens WHERE run_id = 'chain' GROUP BY sample_id")  # fmt: skip
-        choice = choose_samples(lengths, LENGTH, SAMPLES, 0, "chain")
-        tokens = wh.query("SELECT sample_id, position, token_id FROM tokens WHERE run_id = "
-                          "'chain'")  # fmt: skip
-        windows = windows_from_tokens(tokens, choice, LENGTH)
         start = np.full(transition.shape[0], 0.5 / (transition.shape[0] - 1))
         start[0] = 0.5
         oracle = MarkovOracle(transition, start)
         wh.start_run("llm", run_id="scored", model=oracle.name, dataset="markov",
                      config={"corpus_run_id": "chain"})  # fmt: skip
         plan = ScoringPlan(SAMPLES, SPLITS, batch_size=6)
-        score_run(wh, "scored", oracle, windows, plan, derangement(windows.doc_ids, 2),
-                  show_progress=False)  # fmt: skip
+        score_run(wh, "scored", oracle, windows, plan, partners, show_progress=False)
         wh.finish_run("scored")
     assert run_cli(bipartite_mi.main, ["--warehouse", str(catalog), "--run-id", "scored"]) == 0
 

@@ -7,6 +7,8 @@
   (``cached_backend``); ``close_cached_backends`` runs on every worker at the end.
 * When workers declare GPUs (``dask worker --resources GPU=1``, dask-cuda), every task asks for
   ``resources={"GPU": 1}``, so one task at a time uses a GPU.
+* Token windows travel as a file (``SavedWindows``, in ``<data root>/_work/<run>/``), not as
+  scattered data, which would be lost with the last worker holding it.
 * Batches already committed are skipped before submitting and again inside the task, so a local
   run and a cluster run resume each other's work. A task run twice (a worker died, or work
   stealing) commits each batch once: the second writer finds the file and counts it skipped.
@@ -17,7 +19,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
+import secrets
 import threading
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,6 +39,7 @@ from l2m_analysis.scoring.driver import (
     TABLE,
     SampleSource,
     ScoringSummary,
+    TokenWindows,
     batch_ranges,
     check_partners,
     score_batch,
@@ -41,6 +49,32 @@ from l2m_analysis.warehouse.bulk import append_batch, committed_keys
 
 _BACKENDS: dict[Any, ScoringBackend] = {}
 _LOCK = threading.Lock()
+WORK_DIR = "_work"  # beside the tables in the warehouse's data root; not a table
+
+
+@dataclass(frozen=True)
+class SavedWindows:
+    """``TokenWindows`` saved as a .npy file that every worker can read (the warehouse's file
+    system): tasks carry this path, never the (n, L) array, and a worker that dies loses
+    nothing. Loaded once per process, memory-mapped."""
+
+    path: str
+    length: int
+
+    @classmethod
+    def save(cls, windows: TokenWindows, folder: Path) -> SavedWindows:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"windows-{os.getpid()}-{secrets.token_hex(4)}.npy"
+        np.save(path, windows.tokens)
+        return cls(str(path), windows.length)
+
+    def samples(self, sample_ids: np.ndarray) -> np.ndarray:
+        return _load(self.path)[np.asarray(sample_ids, dtype=np.int64)]
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: str) -> np.ndarray:
+    return np.load(path, mmap_mode="r")
 
 
 def cached_backend(spec: BackendSpec) -> ScoringBackend:
@@ -62,14 +96,15 @@ def close_cached_backends() -> int:
 
 
 def score_batch_task(
+    start: int,
+    stop: int,
+    *,
     root: str,
     run_id: str,
     spec: BackendSpec,
     source: SampleSource,
     plan: ScoringPlan,
     borrowers: np.ndarray,
-    start: int,
-    stop: int,
 ) -> ScoringSummary:
     """One task: the batch [start, stop) of the run, committed from this worker."""
     committed = committed_keys(root, TABLE, run_id)
@@ -111,7 +146,9 @@ def score_run_on_dask(
     advance(plan.n_samples - sum(b - a for a, b in todo), note="resumed")
     if not todo:
         return total
-    [shared] = client.scatter([source], broadcast=True)
+    shared = source
+    if isinstance(source, TokenWindows):  # by path; other sources are small (seeds)
+        shared = SavedWindows.save(source, Path(root) / WORK_DIR / run_id)
     resources = {"GPU": 1} if has_gpu_workers(client) else None
     futures = client.map(
         score_batch_task, [a for a, _ in todo], [b for _, b in todo],
@@ -132,6 +169,8 @@ def score_run_on_dask(
             advance(stop - start, note=f"{rate:,.0f} tokens/s" if rate else "")
     finally:
         client.cancel(futures)
+        if isinstance(shared, SavedWindows):
+            Path(shared.path).unlink(missing_ok=True)
         with contextlib.suppress(OSError, TimeoutError):  # a worker may be restarting
             client.run(close_cached_backends)
     if killed:
