@@ -158,7 +158,8 @@ def describe(client: Any) -> str:
     memory = sum(w.get("memory_limit") or 0 for w in workers)
     gpus = sum(w.get("resources", {}).get("GPU", 0) for w in workers)
     return (
-        f"Dask: {len(workers)} workers, {threads} threads"
+        f"Dask: {len(workers)} worker{'s' * (len(workers) != 1)}, {threads} thread"
+        + "s" * (threads != 1)
         + (f", {memory / 2**30:.1f} GiB" if memory else "")
         + (f", {gpus:g} GPUs" if gpus else "")
         + f"; dashboard {client.dashboard_link}"
