@@ -121,6 +121,6 @@ def test_series_groups_fit_memory_and_keep_every_thread_busy() -> None:
 
     assert series_groups(30, 10**6, 10, None, 2) == [range(0, 30)]  # read each block once
     assert len(series_groups(30, 10**6, 1, None, 4)) == 8  # one block: 2 tasks per thread
-    groups = series_groups(30, 10**6, 10, 400e6, 2)  # (400 − 100) / 30 = 10 series a task
+    groups = series_groups(30, 10**6, 10, 520e6, 2)  # (520 − 120) / 40 = 10 series a task
     assert [len(g) for g in groups] == [10, 10, 10]
     assert series_groups(3, 10**6, 1, None, 16) == [range(0, 1), range(1, 2), range(2, 3)]

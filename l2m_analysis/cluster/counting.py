@@ -57,8 +57,8 @@ from l2m_analysis.corpus.series import (
 from l2m_analysis.corpus.streaming import series_key_counts
 from l2m_analysis.errors import InputError, L2MError
 
-BYTES_PER_TOKEN = 100  # peak bytes per block token of a counting task, one series
-BYTES_PER_SERIES_TOKEN = 30  # its partial counts, per block token and series it holds
+BYTES_PER_TOKEN = 120  # peak bytes per block token of a counting task, one series
+BYTES_PER_SERIES_TOKEN = 40  # its partial counts, per block token and series it holds
 WORKER_BASELINE_BYTES = 300 * 2**20  # a worker process before it counts anything
 PARTIAL_META = pd.DataFrame(
     {"series": np.array([], np.int16), "key": np.array([], np.int64),
