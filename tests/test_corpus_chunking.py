@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from l2m_analysis.assets import embedded_corpus_path
 from l2m_analysis.corpus.chunking import (
     chunk_document,
     plan_chunks,
     sentence_starts,
     sentence_token_starts,
 )
-from l2m_analysis.corpus.gutenberg import embedded_books, embedded_corpus_path, split_gutenberg
+from l2m_analysis.corpus.gutenberg import embedded_books, split_gutenberg
 from l2m_analysis.errors import InputError
 
 

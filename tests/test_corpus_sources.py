@@ -126,8 +126,7 @@ def test_embedded_default_is_four_books() -> None:
 
 
 def test_packaged_files_are_found_or_named_with_the_fix() -> None:
-    from l2m_analysis.corpus.gutenberg import embedded_corpus_path
-    from l2m_analysis.corpus.packaged import packaged_file
+    from l2m_analysis.assets import embedded_corpus_path, packaged_file
     from l2m_analysis.errors import L2MError
 
     assert embedded_corpus_path().name == "big.txt"

@@ -8,10 +8,11 @@ import shutil
 import numpy as np
 import pytest
 
+from l2m_analysis.assets import neox_tokenizer_path
 from l2m_analysis.corpus.gutenberg import embedded_books
 from l2m_analysis.corpus.samples import CorpusReport, prepare_document
 from l2m_analysis.corpus.sources import Document
-from l2m_analysis.corpus.tokenizer import load_tokenizer, neox_tokenizer_path, piece_boundaries
+from l2m_analysis.corpus.tokenizer import load_tokenizer, piece_boundaries
 from l2m_analysis.errors import InputError
 
 

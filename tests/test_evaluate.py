@@ -18,10 +18,10 @@ import torch
 
 from l2m_analysis.cli import run_cli
 from l2m_analysis.models.build import configure_torch
+from l2m_analysis.sql import QUERIES_DIR
 from l2m_analysis.training import runs
 from l2m_analysis.training.tasks import EVAL_STREAM, digest_array
 from l2m_analysis.warehouse import Warehouse
-from l2m_analysis.warehouse.queries import QUERIES_DIR
 from pipelines import evaluate, prepare_corpus, train
 
 CORPUS = "books-tiny"

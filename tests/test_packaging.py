@@ -45,7 +45,7 @@ def test_a_wheel_install_runs_the_main_job_outside_the_checkout(tmp_path: Path) 
     )  # fmt: skip
     assert installed.returncode == 0, installed.stderr
     where = subprocess.run(
-        [python, "-c", "import l2m_analysis, queries; from l2m_analysis.warehouse.queries import "
+        [python, "-c", "import l2m_analysis, queries; from l2m_analysis.sql import "
          "staging_queries; print(l2m_analysis.__file__); print(queries.__file__); "
          "print(len(staging_queries()))"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,

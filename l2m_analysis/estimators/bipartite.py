@@ -13,7 +13,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from l2m_analysis.warehouse.queries import run_query
+from l2m_analysis.sql import run_query
 
 RATIOS = (2, 3, 4)  # L/ℓ, as in Fig. 3
 ESTIMATORS = ("direct", "direct_uncorrected", "vclub")

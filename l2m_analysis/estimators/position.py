@@ -13,7 +13,7 @@ import duckdb
 import polars as pl
 
 from l2m_analysis.errors import InputError
-from l2m_analysis.warehouse.queries import run_query
+from l2m_analysis.sql import run_query
 
 POSITION_METRICS_COLUMNS = ("run_id", "model", "seq_len", "position", "kl", "kl_stderr", "nll",
                             "nll_stderr", "n")  # fmt: skip

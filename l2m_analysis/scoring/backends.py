@@ -33,7 +33,8 @@ class BackendSpec(Protocol):
 
 def resolve_model(spec: str) -> tuple[Path, Any]:
     """(folder, ``pretrained.ModelIdentity``) of ``--model``; clear errors for a bad folder."""
-    from l2m_analysis.scoring.pretrained import embedded_smollm2, model_identity
+    from l2m_analysis.assets import embedded_smollm2
+    from l2m_analysis.scoring.pretrained import model_identity
 
     folder = embedded_smollm2() if spec == EMBEDDED_MODEL else Path(spec).expanduser()
     return folder, model_identity(folder)

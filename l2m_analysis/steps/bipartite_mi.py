@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from l2m_analysis.corpus.tokenizer import load_tokenizer
-from l2m_analysis.estimators.adjacent_pairs import corpus_run_of, two_gram_entropy
+from l2m_analysis.estimators.adjacent_pairs import two_gram_entropy
 from l2m_analysis.estimators.bipartite import ESTIMATORS, RATIOS, bipartite_mi_sql
 from l2m_analysis.estimators.compression import ESTIMATOR as COMPRESSION
 from l2m_analysis.estimators.compression import compression_estimates
@@ -74,9 +74,9 @@ def estimate_run(wh: Warehouse, run_id: str, client: Any, notify) -> pl.DataFram
                          "estimator": "grassberger"}  # fmt: skip
     rows = []
     if discrete:
-        named = corpus_run_of(run)
+        named = wh.run_config(run_id).get("corpus_run_id")
         corpus = wh.require_run(named) if named and wh.has_run(named) else None
-        h = two_gram_entropy(wh.con, run, corpus)  # Eq. (A.12), Appendix A.III
+        h = two_gram_entropy(wh.con, run, named, corpus)  # Eq. (A.12), Appendix A.III
         if h.warning:
             notify(f"[yellow]{run_id}: {h.warning}[/]")
         rows = [{**entropy_partition, "shuffled": False, "value": h.estimate.value,

@@ -1,8 +1,8 @@
 """The DuckDB/Parquet warehouse: the only place the toolkit reads and writes data."""
 
+from l2m_analysis.sql import QUERIES_DIR, read_query, sql_to_polars
 from l2m_analysis.warehouse.batches import check_run_id
 from l2m_analysis.warehouse.files import producing
-from l2m_analysis.warehouse.queries import QUERIES_DIR, read_query, sql_to_polars
 from l2m_analysis.warehouse.schema import CONDITIONS, SCHEMA_VERSION, run_config_of
 from l2m_analysis.warehouse.store import Warehouse
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import duckdb
 
+from l2m_analysis.sql import staging_queries
 from l2m_analysis.warehouse import schema
-from l2m_analysis.warehouse.queries import staging_queries
 
 MARKER_VIEW = "_l2m_catalog"  # one row: fingerprint, data_root, schema_version
 

@@ -39,6 +39,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from l2m_analysis.warehouse.schema import PARTITIONS
+
 COMMITS = "_commits"
 SCHEMA_FILE = "_schema.parquet"
 _PRODUCER: ContextVar[str | None] = ContextVar("l2m_producer", default=None)
@@ -81,6 +83,17 @@ def file_name(key: str, readable: str | None = None) -> str:
     digest = hashlib.sha1(key.encode()).hexdigest()[:10]
     stem = re.sub(r"[^A-Za-z0-9_.-]", "_", key if readable is None else readable)[:80]
     return f"{stem}-{digest}"
+
+
+def partition_key(partition: dict[str, Any]) -> str:
+    """The key of a result-table partition (its column values): canonical JSON."""
+    return json.dumps([[k, partition[k]] for k in sorted(partition)], default=str)
+
+
+def partition_name(table: str, partition: dict[str, Any]) -> str:
+    """The file name of a partition: its values in schema order, and a digest of them."""
+    values = [partition[k] for k in PARTITIONS[table] if k != "run_id"]
+    return file_name(partition_key(partition), "__".join(map(str, values)) or "all")
 
 
 def run_dir(root: Path, table: str, run_id: str) -> Path:

@@ -15,9 +15,9 @@ import polars as pl
 import pyarrow as pa
 
 from l2m_analysis.errors import InputError
+from l2m_analysis.sql import staging_queries
 from l2m_analysis.warehouse import schema
 from l2m_analysis.warehouse.batches import as_arrow, conform
-from l2m_analysis.warehouse.queries import staging_queries
 
 
 def frames_connection(tables: Mapping[str, pl.DataFrame | pa.Table]) -> duckdb.DuckDBPyConnection:

@@ -21,15 +21,15 @@ import pyarrow.parquet as pq
 from l2m_analysis.errors import WarehouseError
 from l2m_analysis.warehouse import schema
 from l2m_analysis.warehouse.batches import conform
-from l2m_analysis.warehouse.files import commit_file, file_name
-from l2m_analysis.warehouse.location import MARKER
+from l2m_analysis.warehouse.files import commit_file, file_name, partition_key, partition_name
 
 _PAIR_KEY = re.compile(r"^pairs-d(\d+)(-baseline)?$")
 _ORDER_KEY = re.compile(r"^order-(\d+)$")
 
 
 def migrate(catalog: Path, root: Path, notify: Callable[[str], None]) -> None:
-    """Move a schema-1 warehouse at ``catalog`` into ``root``; writes the schema-2 marker."""
+    """Move a schema-1 warehouse at ``catalog`` into ``root`` (``opening.prepare`` then writes
+    the schema-2 marker and rebuilds the catalog)."""
     notify(f"note: migrating {catalog} from schema 1 to {schema.SCHEMA_VERSION} (once)")
     try:
         con = duckdb.connect(str(catalog), read_only=True)
@@ -53,14 +53,8 @@ def migrate(catalog: Path, root: Path, notify: Callable[[str], None]) -> None:
             f"warning: {len(lost)} committed batches listed by {catalog} were missing "
             f"({', '.join(lost[:3])}{', ...' if len(lost) > 3 else ''}); rerun their producers"
         )
-    from l2m_analysis.warehouse.opening import ensure_tables  # the marker is written next
-
-    ensure_tables(root, notify)
-    (root / MARKER).write_text(
-        '{"format": "l2m-analysis warehouse", "schema_version": '
-        f'{schema.SCHEMA_VERSION}, "migrated_from": 1}}\n'
-    )
-    catalog.unlink()  # rebuilt as a views-only catalog by opening.prepare
+    # opening.prepare then creates the missing tables, writes the marker and rebuilds the
+    # catalog as views only
 
 
 def _read(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame | None:
@@ -83,15 +77,13 @@ def _upgrade(table: str, rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def _commit_results(root: Path, table: str, rows: pl.DataFrame) -> None:
-    from l2m_analysis.warehouse.store import _partition_key, _partition_name
-
     target = schema.RESULT_TABLES[table]
     keys = list(schema.PARTITIONS[table])
     for values, part in rows.group_by(keys, maintain_order=True):
         partition = dict(zip(keys, values, strict=True))
         arrow = conform(part.to_arrow(), target, table, None, fill_missing=True)
-        name = "run" if table == "runs" else _partition_name(table, partition)
-        key = partition["run_id"] if table == "runs" else _partition_key(partition)
+        name = "run" if table == "runs" else partition_name(table, partition)
+        key = partition["run_id"] if table == "runs" else partition_key(partition)
         commit_file(root, table, partition["run_id"], key, arrow, name=name)
 
 

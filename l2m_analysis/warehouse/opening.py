@@ -46,6 +46,11 @@ def prepare(catalog_path: Path, root: Path, *, create: bool, notify: Notify) -> 
             from l2m_analysis.warehouse.migrate_v1 import migrate  # only ever needed once
 
             migrate(catalog_path, root, notify)
+            ensure_tables(root, notify)  # then the marker: a migration is complete with it
+            body = {"format": FORMAT, "schema_version": schema.SCHEMA_VERSION,
+                    "migrated_from": 1}  # fmt: skip
+            (root / MARKER).write_text(json.dumps(body) + "\n")
+            catalog_path.unlink()  # rebuilt below as a views-only catalog
         elif root.exists() and any(root.iterdir()):
             raise WarehouseError(
                 f"{root} holds files but no {MARKER}: it is not (or no longer) a warehouse "

@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 
 import l2m_analysis
 from l2m_analysis.errors import InputError, WarehouseError
+from l2m_analysis.sql import read_query, sql_to_polars
 from l2m_analysis.warehouse import bulk, catalog, schema
 from l2m_analysis.warehouse.batches import as_arrow, check_run_id, conform, git_commit
 from l2m_analysis.warehouse.files import (
@@ -36,14 +37,14 @@ from l2m_analysis.warehouse.files import (
     commit_file,
     committed_records,
     data_path,
-    file_name,
+    partition_key,
+    partition_name,
     record_dir,
     remove_file,
     run_dir,
 )
 from l2m_analysis.warehouse.location import data_root_for, resolve_catalog
 from l2m_analysis.warehouse.opening import prepare
-from l2m_analysis.warehouse.queries import read_query, sql_to_polars
 
 
 def _to_stderr(message: str) -> None:
@@ -280,14 +281,14 @@ class Warehouse:
         for values, part in groups:
             partition = dict(zip(keys, values, strict=True))
             self._commit_partition(table, partition, part.to_arrow().cast(target))
-            written.add(_partition_key(partition))
+            written.add(partition_key(partition))
         for partition in recomputed:
             missing = [k for k in keys if k not in partition]
             if missing:
                 raise InputError(f"partition {partition} lacks {missing}", f"name every {keys}")
             partition = {k: partition[k] for k in keys}
-            if _partition_key(partition) not in written:
-                name = _partition_name(table, partition)
+            if partition_key(partition) not in written:
+                name = partition_name(table, partition)
                 remove_file(self.root, table, partition["run_id"], name)
         return arrow.num_rows
 
@@ -296,8 +297,8 @@ class Warehouse:
         if run_id is None:
             raise InputError(f"{table} rows without run_id", "give every row its run_id")
         check_run_id(run_id)
-        key = _partition_key(partition)
-        commit_file(self.root, table, run_id, key, arrow, name=_partition_name(table, partition))
+        key = partition_key(partition)
+        commit_file(self.root, table, run_id, key, arrow, name=partition_name(table, partition))
 
     # ------------------------------------------------------------------ reading
     def query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
@@ -325,16 +326,6 @@ def _now() -> datetime:
 
 def _canonical(config: str | None) -> str:
     return json.dumps(json.loads(config or "{}"), sort_keys=True, default=str)
-
-
-def _partition_key(partition: dict[str, Any]) -> str:
-    return json.dumps([[k, partition[k]] for k in sorted(partition)], default=str)
-
-
-def _partition_name(table: str, partition: dict[str, Any]) -> str:
-    """The file name of a partition: its values in schema order, and a digest of them."""
-    values = [partition[k] for k in schema.PARTITIONS[table] if k != "run_id"]
-    return file_name(_partition_key(partition), "__".join(map(str, values)) or "all")
 
 
 def _remove_tree(folder: Path) -> None:
