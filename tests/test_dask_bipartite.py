@@ -5,7 +5,6 @@ per-sample terms (stg_bipartite_per_sample) exactly; the pipeline writes the sam
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -13,12 +12,13 @@ from polars.testing import assert_frame_equal
 from l2m_analysis.cli import run_cli
 from l2m_analysis.cluster.bipartite import bipartite_mi_on_dask, bipartite_terms_on_dask
 from l2m_analysis.estimators.bipartite import RATIOS, bipartite_mi_sql
-from l2m_analysis.estimators.moments import group_moments, merge_partition_moments
 from l2m_analysis.scoring import ScoringPlan, score_run
 from l2m_analysis.scoring.markov_oracle import MarkovOracle
 from l2m_analysis.warehouse import Warehouse
 from pipelines import bipartite_mi, count_ngrams
 from tests.cluster import local_cluster, markov_windows, write_markov_corpus
+
+pytestmark = pytest.mark.slow  # real clusters of worker processes
 
 SPLITS, LENGTH, SAMPLES = (2, 8, 32), 128, 40
 
@@ -94,21 +94,6 @@ def test_dask_terms_are_the_staging_views_terms(warehouse, cluster) -> None:
     assert_frame_equal(got.drop("pair_value", "common_stderr"),
                        terms.drop("pair_value", "common_stderr"), check_dtypes=False)  # fmt: skip
     assert np.max(np.abs(got["pair_value"].to_numpy() - terms["pair_value"].to_numpy())) < 1e-9
-
-
-def test_chan_merge_is_the_moments_of_the_whole_group() -> None:
-    rng = np.random.default_rng(0)
-    values = rng.normal(3.0, 2.0, 1001)
-    frame = pd.DataFrame({"g": rng.integers(0, 3, values.size), "v": values})
-    edges = np.linspace(0, len(frame), 8).astype(int)
-    parts = pd.concat([group_moments(frame.iloc[a:b], ["g"], "v")
-                       for a, b in zip(edges, edges[1:], strict=False)])  # fmt: skip
-    merged = merge_partition_moments(parts, ["g"])
-    for g, row in merged.set_index("g").iterrows():
-        v = frame.loc[frame["g"] == g, "v"]
-        assert row["n"] == v.size
-        assert row["mean"] == pytest.approx(v.mean(), abs=1e-12)
-        assert row["m2"] / (row["n"] - 1) == pytest.approx(v.var(ddof=1), rel=1e-12)
 
 
 def test_the_pipeline_on_dask_writes_the_sql_rows(warehouse, tmp_path) -> None:

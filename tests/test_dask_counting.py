@@ -17,6 +17,8 @@ from l2m_analysis.warehouse import Warehouse
 from pipelines import count_ngrams
 from tests.cluster import create_once, local_cluster, worker_pids, write_markov_corpus
 
+pytestmark = pytest.mark.slow  # real clusters of worker processes
+
 DISTANCES = (1, 2, 8, 64, 512)
 V = 30
 
@@ -114,13 +116,3 @@ def test_the_pipeline_on_dask_local_writes_the_local_tables(corpus, tmp_path) ->
                                        "dask-local", "--workers", "2"]) == 0  # fmt: skip
     for name in ("ngram_counts", "pair_counts"):
         assert_frame_equal(table(twin, name), table(catalog, name))
-
-
-def test_series_groups_fit_memory_and_keep_every_thread_busy() -> None:
-    from l2m_analysis.cluster.counting import series_groups
-
-    assert series_groups(30, 10**6, 10, None, 2) == [range(0, 30)]  # read each block once
-    assert len(series_groups(30, 10**6, 1, None, 4)) == 8  # one block: 2 tasks per thread
-    groups = series_groups(30, 10**6, 10, 520e6, 2)  # (520 − 120) / 40 = 10 series a task
-    assert [len(g) for g in groups] == [10, 10, 10]
-    assert series_groups(3, 10**6, 1, None, 16) == [range(0, 1), range(1, 2), range(2, 3)]

@@ -23,6 +23,8 @@ from l2m_analysis.warehouse import Warehouse
 from pipelines import bipartite_mi, count_ngrams, score_logprobs
 from tests.test_score_logprobs_pipeline import command, setup  # noqa: F401 (fixture)
 
+pytestmark = pytest.mark.slow  # real clusters of worker processes
+
 ROOT = Path(__file__).resolve().parents[1]
 DASK = Path(sys.executable).with_name("dask")
 

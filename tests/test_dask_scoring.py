@@ -30,6 +30,8 @@ from l2m_analysis.warehouse.check import check
 from pipelines import bipartite_mi, count_ngrams
 from tests.cluster import create_once, local_cluster, markov_windows, write_markov_corpus
 
+pytestmark = pytest.mark.slow  # real clusters of worker processes
+
 LENGTH, SAMPLES, BATCH = 64, 22, 4  # 6 batches; the last holds 2 samples
 PLAN = ScoringPlan(SAMPLES, (4, 16), batch_size=BATCH)
 N_KEYS = sum(len(PLAN.batch_keys(a, min(a + BATCH, SAMPLES))) for a in range(0, SAMPLES, BATCH))

@@ -46,6 +46,7 @@ def count(catalog, *extra: str) -> list[str]:
     return ["--warehouse", str(catalog), "--run-id", "chain", "--distances", "1", *extra]
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_exits_2_with_the_fix(corpus, capsys) -> None:
     started = time.perf_counter()
     code = run_cli(
@@ -71,6 +72,7 @@ def test_bad_scheduler_options_exit_2(corpus, capsys, extra, message) -> None:
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_memory_limit_below_one_block_names_the_fix_and_smaller_blocks_fit(
     tmp_path, capsys
 ) -> None:
