@@ -5,7 +5,8 @@ repeat new documents), stored as a warehouse corpus run in 1M-token batches, the
 --distances with the shuffle baseline in blocks of --block-tokens, four ways:
   in process, 1 thread   (the baseline the Dask numbers are compared with: one core)
   in process, 2 threads  (today's default on 2 cores, for reference)
-  dask-local, 1 worker × 1 thread, and 2 workers × 1 thread (a LocalCluster of processes);
+  dask-local, 1 worker × 1 thread, and 2 workers × 1 thread (a LocalCluster of processes),
+  with the default (auto: the in-memory tasks shuffle here) and with the disk-backed p2p one;
 pairs/s = token pairs of the real series counted / wall seconds (the baseline series are
 counted too). Tables are checked identical. Peak worker RSS is each worker's VmHWM after a
 count (reset before it), printed for two corpus sizes at the same block size: it follows the
@@ -120,16 +121,18 @@ def counting(args, folder: Path) -> dict[str, list[float]]:
         lambda: count_token_files(files, vocab, args.distances, options), args.repeats
     )
     peaks = {}
-    for workers in (1, 2):
+    for workers, method in ((1, "auto"), (2, "auto"), (2, "p2p")):
         c, client = cluster(workers)
+        name = f"dask, {workers} worker(s)" + (", p2p" if method == "p2p" else "")
         try:
             client.run(_reset_peak)
-            got, times[f"dask, {workers} worker(s)"] = time_count(
-                lambda c=client: count_token_files_on_dask(c, files, vocab, args.distances,
-                                                           options),
+            got, times[name] = time_count(
+                lambda c=client, m=method: count_token_files_on_dask(
+                    c, files, vocab, args.distances, options, shuffle_method=m),
                 args.repeats)  # fmt: skip
             assert got.pairs.equals(ref.pairs) and got.ngrams.equals(ref.ngrams), "MISMATCH"
-            peaks[(workers, n)] = max(client.run(_peak_mib).values())
+            if method == "auto":
+                peaks[(workers, n)] = max(client.run(_peak_mib).values())
             if workers == 1:
                 client.run(_reset_peak)
                 count_token_files_on_dask(client, half_files, vocab, args.distances, options)

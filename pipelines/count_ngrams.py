@@ -111,6 +111,14 @@ def build_parser():
         help="Dask only: partitions of the key shuffle (default: one per block and series); "
         "raise it when one partition's partial counts do not fit a worker",
     )
+    parser.add_argument(
+        "--shuffle-method",
+        choices=("auto", "tasks", "p2p"),
+        default="auto",
+        help="Dask only: tasks (in worker memory, fastest), p2p (disk-backed, for shuffles "
+        "larger than the cluster's memory) or auto (default: tasks when the partial counts "
+        "fit a quarter of the workers' memory)",
+    )
     add_scheduler_options(parser)
     return parser  # fmt: skip
 
@@ -128,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with open_cluster(scheduler_choice(args), console.print) as client, Stages(console) as bars:
             outcome = count_ngrams(
                 wh, args.run_id, tuple(args.distances), options, client=client,
-                split_out=args.split_out, stages=bars,
+                split_out=args.split_out, shuffle_method=args.shuffle_method, stages=bars,
             )  # fmt: skip
     if not outcome.n_tokens:
         console.print(f"run {args.run_id}: every requested series is already counted")

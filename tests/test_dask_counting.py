@@ -43,17 +43,21 @@ def test_dask_counts_equal_in_process_counts_and_use_both_workers(corpus, cluste
 
     _, files = corpus
     n_tokens = sum(n for _, n in files)
-    for block_tokens in (n_tokens, n_tokens // 4):  # one block in memory; streamed blocks
+    plans = [(n_tokens, "auto"), (n_tokens // 4, "tasks"), (n_tokens // 4, "p2p")]
+    for block_tokens, method in plans:  # one block in memory; streamed blocks, both shuffles
         options = CountOptions(block_tokens=block_tokens, seed=3)
         local = count_token_files(files, V, DISTANCES, options)
         with get_task_stream(cluster) as stream:
-            remote = count_token_files_on_dask(cluster, files, V, DISTANCES, options)
+            remote = count_token_files_on_dask(cluster, files, V, DISTANCES, options,
+                                               shuffle_method=method)  # fmt: skip
         assert_frame_equal(remote.ngrams, local.ngrams)
         assert_frame_equal(remote.pairs, local.pairs)  # baseline included
         assert remote.pairs.filter(pl.col("shuffled")).height > 0
         assert remote.n_tokens == local.n_tokens == n_tokens
         counted_on = {t["worker"] for t in stream.data if "count-block" in str(t["key"])}
         assert len(counted_on) == 2, counted_on
+        shuffled = any("shuffle" in str(t["key"]) for t in stream.data)
+        assert shuffled == (block_tokens < n_tokens)  # one block needs no shuffle
 
 
 def test_the_baseline_depends_on_the_block_plan_not_on_the_scheduler(corpus, cluster) -> None:

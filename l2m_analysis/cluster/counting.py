@@ -8,9 +8,11 @@
    is seeded with (seed, distance, block index) exactly as in process: identical tables.
    ``series_groups`` puts as many series in one task as fit a worker's memory, and splits them
    further when there are too few tasks to keep every worker thread busy.
-2. Hash partitioning: ``shuffle(on=["series", "key"])`` (p2p when the cluster has pyarrow)
-   into ``split_out`` partitions; every partial count of a key lands in one partition. A
-   corpus of ONE block needs no shuffle: its tasks already hold every key of their series.
+2. Hash partitioning: ``shuffle(on="key")`` into ``split_out`` partitions; every partial count
+   of a key (of every series) lands in one partition. The ``tasks`` shuffle keeps the rows in
+   worker memory (spilled to disk when full) and is the fastest; the disk-backed ``p2p``
+   shuffle keeps memory constant for shuffles larger than the cluster (``choose_shuffle``).
+   A corpus of ONE block needs no shuffle: its tasks already hold every key of their series.
 3. Each output partition merges its keys (``counting.merge_key_counts``, sort + run lengths)
    into count-of-counts per series; the partitions' count-of-counts are then summed (their key
    sets are disjoint). Summing per-BLOCK count-of-counts instead would be wrong: blocks share keys.
@@ -60,6 +62,7 @@ from l2m_analysis.errors import InputError, L2MError
 BYTES_PER_TOKEN = 120  # peak bytes per block token of a counting task, one series
 BYTES_PER_SERIES_TOKEN = 40  # its partial counts, per block token and series it holds
 WORKER_BASELINE_BYTES = 300 * 2**20  # a worker process before it counts anything
+SHUFFLE_METHODS = ("auto", "tasks", "p2p")
 PARTIAL_META = pd.DataFrame(
     {"series": np.array([], np.int16), "key": np.array([], np.int64),
      "count": np.array([], np.int32)}
@@ -133,11 +136,14 @@ def count_token_files_on_dask(
     options: CountOptions,
     *,
     split_out: int | None = None,
+    shuffle_method: str = "auto",
 ) -> CorpusCounts:
     """``block_counting.count_token_files`` on the cluster of ``client``: identical tables.
 
     split_out: output partitions of the hash shuffle (default: one per task, so an output
-    partition holds about as many rows as a task wrote).
+    partition holds about as many rows as a task wrote). shuffle_method: ``tasks`` (in worker
+    memory, spilled when full; fastest), ``p2p`` (disk-backed, constant memory; for shuffles
+    larger than the cluster's memory) or ``auto`` (``choose_shuffle``).
     """
     if sum(n for _, n in files) == 0:
         raise InputError("no tokens to count (empty corpus)", "prepare a corpus with tokens first")
@@ -161,7 +167,8 @@ def count_token_files_on_dask(
         n_out = split_out or len(tasks)
         if n_out < 1:
             raise InputError(f"split_out must be >= 1, got {n_out}", "use e.g. 16")
-        partial = partial.shuffle(on=["series", "key"], npartitions=n_out)
+        method = choose_shuffle(client, shuffle_method, plan.n_tokens * len(series))
+        partial = partial.shuffle(on="key", npartitions=n_out, shuffle_method=method)
     merged = partial.map_partitions(merge_partition, options.engine, meta=CC_META)
     cc = compute_or_explain(client, merged, block_rows)
     tables = {}
@@ -170,6 +177,20 @@ def count_token_files_on_dask(
         parts = frame.filter(pl.col("series") == k).select("count", "n_items")
         tables[s] = add_count_of_counts([parts.cast(COUNT_SCHEMA)])
     return assemble(tables, n_tokens=plan.n_tokens)
+
+
+def choose_shuffle(client: Any, method: str, max_rows: int) -> str:
+    """``auto``: ``tasks`` when the partial counts (at most one row per token and series, 40
+    bytes a row in flight) fit a quarter of the cluster's memory, else ``p2p``."""
+    if method not in SHUFFLE_METHODS:
+        raise InputError(f"unknown shuffle method {method!r}",
+                         f"use one of {', '.join(SHUFFLE_METHODS)}")  # fmt: skip
+    if method != "auto":
+        return method
+    memory = [limit for limit, _ in worker_limits(client)]
+    if not memory or 0 in memory:  # a worker without a limit: nothing to compare with
+        return "p2p"
+    return "tasks" if 40 * max_rows < 0.25 * sum(memory) else "p2p"
 
 
 def check_worker_memory(client: Any, block_rows: int) -> float | None:

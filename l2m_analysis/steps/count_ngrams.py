@@ -61,6 +61,7 @@ def count_ngrams(
     *,
     client: Any = None,
     split_out: int | None = None,
+    shuffle_method: str = "auto",
     stages: Stages | None = None,
 ) -> CountOutcome:
     """Count the corpus run's series that are not committed yet (1-grams and 2-grams with
@@ -80,8 +81,10 @@ def count_ngrams(
         else:
             from l2m_analysis.cluster.counting import count_token_files_on_dask
 
-            counts = count_token_files_on_dask(client, files, vocab_size, series_distances,
-                                               options, split_out=split_out)  # fmt: skip
+            counts = count_token_files_on_dask(
+                client, files, vocab_size, series_distances, options, split_out=split_out,
+                shuffle_method=shuffle_method,
+            )  # fmt: skip
         write_counts(wh, run_id, counts, todo)
     return CountOutcome(tuple(todo or ()), n_tokens, n_blocks, pair_totals(wh, run_id))
 
