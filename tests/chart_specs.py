@@ -9,11 +9,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from l2m_analysis.report.frames import L2M_LENGTHS, L2M_MODELS, ReportFrames
+from l2m_analysis.report.frames import L2M_LENGTHS, L2M_MODELS, QUERIES, ReportFrames
 
 DATA = Path(__file__).parent / "data" / "charts"
-QUERIES = ("fitted_exponents", "two_point_mi", "position_nll", "position_kl",
-           "training_position_curves", "training_average_kl", "training_average_nll")  # fmt: skip
 
 
 def read(name: str) -> pl.DataFrame:

