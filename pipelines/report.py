@@ -7,8 +7,8 @@ Steps:
      JavaScript inlined, or static SVG with --static; no CDN, no network): the answers first
      (text β per estimator with its q, α, the Gaussian check, the L²M verdict per
      architecture, each with its 95 % interval and a link to its chart), then one section per
-     paper question (Fig. 2, 3, 4/5, L²M) with its charts and a compact table, every fitted
-     exponent, and the run records — and <out>/charts/<name>.png and .svg; prints its path.
+     paper question (Fig. 2, 3, 4/5, L²M) with its charts and a compact table, the run
+     records and every fitted exponent — and <out>/charts/<name>.png and .svg; prints its path.
 
 Examples:
   python -m pipelines.report

@@ -117,9 +117,9 @@ def test_the_answers_with_their_intervals_and_links(report, frames):
     )  # every answer links to its drawn chart
 
 
-def test_one_section_per_question_then_every_fit_and_the_runs(report, frames):
+def test_one_section_per_question_then_the_runs_and_every_fit_last(report, frames):
     order = [m for m in re.findall(r'<section id="([^"]+)"', report.html)]
-    assert order == ["answers", "fig2", "fig3", "fig45", "l2m-condition", "fits", "runs"]
+    assert order == ["answers", "fig2", "fig3", "fig45", "l2m-condition", "runs", "fits"]
     assert len(report.figures) == 16  # every figure of the report before the redesign
     assert report.html.count('<table class="compact">') == 4
     fits = re.search(r'<section id="fits">.*?</section>', report.html, re.S)[0]

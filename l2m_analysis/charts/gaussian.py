@@ -23,6 +23,20 @@ def family_label(source: str) -> str:
     return f"{kind} ({source})" if kind else source
 
 
+def _draw(rows: pl.DataFrame, fits: pl.DataFrame | None, law: str, **kwargs) -> alt.LayerChart:
+    """One family per series (``source``) with its fitted ``law``, at the panel size of Fig. 3."""
+    return mi_chart(
+        rows,
+        fits,
+        group="source",
+        label=family_label,
+        law=law,
+        legend=LEGEND,
+        size=(380, 280),
+        **kwargs,
+    )
+
+
 def gaussian_bipartite_chart(
     estimates: pl.DataFrame, fits: pl.DataFrame | None = None, *, ratio: int = 2
 ) -> alt.LayerChart:
@@ -30,17 +44,9 @@ def gaussian_bipartite_chart(
     the sub-volume family's power law is a straight line, the log family's log law bends."""
     builder = "gaussian_bipartite_chart"
     rows = run_rows(estimates, builder, "bipartite", estimator="exact", ratio=ratio)
-    return mi_chart(
-        rows,
-        run_fits(fits, builder, rows),
-        group="source",
-        label=family_label,
-        law="preferred",
-        legend=LEGEND,
-        size=(380, 280),
-        title="(a) Bipartite MI of the Gaussian families",
-        axes=("sequence length L (tokens)", f"bipartite MI I(L/{ratio}; L) (nats)"),
-    )
+    axes = ("sequence length L (tokens)", f"bipartite MI I(L/{ratio}; L) (nats)")
+    title = "(a) Bipartite MI of the Gaussian families"
+    return _draw(rows, run_fits(fits, builder, rows), "preferred", title=title, axes=axes)
 
 
 def gaussian_two_point_chart(
@@ -55,19 +61,11 @@ def gaussian_two_point_chart(
     same = len(values) > 1 and all(
         v.shape == values[0].shape and np.allclose(v, values[0]) for v in values[1:]
     )
-    return mi_chart(
-        rows,
-        run_fits(fits, builder, rows),
-        group="source",
-        label=family_label,
-        law="decay",
-        legend=LEGEND,
-        size=(380, 280),
-        filled=False,
-        notes=("the families' values coincide (drawn over each other)" if same else None,),
-        title="(b) Two-point MI of the Gaussian families",
-        axes=("distance d (tokens)", "two-point MI I_d (nats)"),
-    )
+    note = "the families' values coincide (drawn over each other)" if same else None
+    axes = ("distance d (tokens)", "two-point MI I_d (nats)")
+    title = "(b) Two-point MI of the Gaussian families"
+    fits = run_fits(fits, builder, rows)
+    return _draw(rows, fits, "decay", title=title, axes=axes, filled=False, notes=(note,))
 
 
 def gaussian_families_chart(

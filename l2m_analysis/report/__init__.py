@@ -7,8 +7,8 @@
 The page (``build_report``): the title; the headline panel (``headline``: text β per estimator
 with q and its caveat, α, the Gaussian check, the L²M verdict per architecture, each with its
 95 % interval and a link to its chart); the contents; one section per paper question
-(``sections``: Fig. 2, 3, 4/5, L²M), each with its compact table and charts; every fitted
-exponent split by quantity; the run records. Offline, no CDN (``page``).
+(``sections``: Fig. 2, 3, 4/5, L²M), each with its compact table and charts; the run records;
+and last every fitted exponent, split by quantity (``tables``). Offline, no CDN (``page``).
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ def build_report(
             drawn.append(fig)
         blocks.append("</div></section>")
     tables = (
-        ("fits", "Every fitted exponent", fits_tables(frames.queries["fitted_exponents"])),
         ("runs", "Run records", runs_table(frames.runs)),
+        ("fits", "Every fitted exponent", fits_tables(frames.queries["fitted_exponents"])),
     )
     for anchor, title, html in tables:
         if html:

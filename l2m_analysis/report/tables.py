@@ -56,7 +56,7 @@ def _tags(row: dict) -> str:
 
 def fits_tables(exponents: pl.DataFrame) -> str:
     """The output of queries/fitted_exponents.sql as one table per quantity: series, exponent
-    with its 95 % interval, R², points, fitted range, the law AIC prefers and warning tags."""
+    with its 95 % interval, warning tags, the law AIC prefers, R², points and fitted range."""
     parts = []
     for quantity, heading in QUANTITIES.items():
         rows = exponents.filter(quantity=quantity).sort("source", "run_id", "estimator", "ratio")
@@ -71,11 +71,11 @@ def fits_tables(exponents: pl.DataFrame) -> str:
                     "estimator": r["estimator"],
                     "L/ℓ": "" if r["ratio"] is None else str(r["ratio"]),
                     "exponent (95 %)": describe.exponent(r),
+                    "warnings": _tags(r),
+                    "verdict": describe.verdict(r),
                     "R²": describe.fmt(r["r2"], ".4f", ""),
                     "points": str(r["n_points"]),
                     "fitted range": f"{x} = {r['x_min']:,.0f}–{r['x_max']:,.0f}",
-                    "verdict": describe.verdict(r),
-                    "warnings": _tags(r),
                 }
                 for r in rows.iter_rows(named=True)
             ]
