@@ -17,9 +17,12 @@ from PIL import Image
 
 from l2m_analysis import charts
 from l2m_analysis.charts.render import chart_spec, vegalite_version
+from l2m_analysis.cli import run_cli
 from l2m_analysis.errors import InputError
 from l2m_analysis.report import build_report, headline, sections
 from l2m_analysis.report.page import javascript_bundle
+from l2m_analysis.warehouse import Warehouse
+from pipelines import report as report_pipeline
 from tests import browser
 from tests.chart_specs import fixture_frames, read, units
 
@@ -204,3 +207,13 @@ def test_self_contained_and_escaped(page, static_page, report):
 def test_mode_is_checked(frames):
     with pytest.raises(InputError, match="mode="):
         build_report(frames, mode="pdf")
+
+
+def test_an_empty_warehouse_exits_2_and_names_the_fix(tmp_path, capsys):
+    catalog = tmp_path / "warehouse" / "l2m.duckdb"
+    Warehouse.open(catalog).close()
+    argv = ["--warehouse", str(catalog), "--out", str(tmp_path / "out")]
+    assert run_cli(report_pipeline.main, argv) == 2
+    err = capsys.readouterr().err
+    assert "nothing to chart" in err and "python -m pipelines.run_all" in err
+    assert not (tmp_path / "out").exists()
