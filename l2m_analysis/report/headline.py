@@ -19,6 +19,7 @@ import numpy as np
 from l2m_analysis.charts.theme import ESTIMATOR_LABELS
 from l2m_analysis.fits import describe
 from l2m_analysis.fits.bands import crossing
+from l2m_analysis.gaussian.construction import family_of_source
 from l2m_analysis.l2m_condition.condition import capacity
 from l2m_analysis.l2m_condition.history_state import history_dim, per_token_growth
 from l2m_analysis.models.presets import PRESETS
@@ -86,7 +87,7 @@ def gaussian_check(f: ReportFrames) -> list[Answer]:
     out = []
     for oracle in f.runs_of("oracle"):
         source = f.runs.filter(run_id=oracle)["dataset"][0]
-        family = re.sub(r"_x\d+$", "", source)
+        family = family_of_source(source)
         exact = f.fit(f.runs_of("gaussian_exact"), "exact", "power", source=family)
         est = f.fit(oracle, ["direct", "direct_uncorrected"], "power")
         if exact is None or est is None:
