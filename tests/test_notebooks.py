@@ -44,6 +44,7 @@ def test_notebook_is_stored_without_outputs(path: Path) -> None:
                for c in nb.cells if c.cell_type == "code")  # fmt: skip
 
 
+@pytest.mark.slow  # the main job's warehouse (tests/conftest.py) and a kernel per notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_against_the_main_jobs_warehouse(path: Path, main_job, monkeypatch) -> None:
     monkeypatch.setenv("L2M_WAREHOUSE", str(main_job.catalog))

@@ -7,11 +7,15 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import zipfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# package data: the chart theme, the report's CSS and page scripts
+DATA = ("charts/theme.json", "report/assets/report.css", "report/assets/collect_errors.js",
+        "report/assets/embed.js")  # fmt: skip
 
 
 @pytest.mark.slow
@@ -29,6 +33,9 @@ def test_a_wheel_install_runs_the_main_job_outside_the_checkout(tmp_path: Path) 
     )  # fmt: skip
     assert built.returncode == 0, built.stderr
     (wheel,) = wheels.glob("l2m_analysis-*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    data = {f"l2m_analysis/{name}" for name in DATA}
+    assert data <= shipped, data - shipped
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     python = venv / "bin" / "python"

@@ -1,261 +1,155 @@
-"""Per-position KL / NLL of trained models (Fig. 4 c–d, 5, F.5–F.7).
+"""KL and NLL of models per token position (Fig. 4 c–d, 5, F.5–F.7) and their averages against
+the training length (Fig. 4 a–b, F.6 a–b), in nats per token.
 
-``position_metric_chart`` input (nats per token), any of:
+``position_metric_chart`` input: the output of ``queries/training_position_curves.sql``,
+``queries/position_nll.sql`` or ``queries/position_kl.sql``, which share the columns ``model``,
+``seq_len``, ``position`` (0-based, BOS excluded), ``<metric>`` and ``<metric>_stderr``; the
+``arch`` column (line dash) and ``n_token_mismatch`` (positions where it is > 0 are dropped:
+their KL compares different tokens) are used where the query has them. The x axis is the
+1-based position i = position + 1 of Eq. E.36.
 
-* the output of ``queries/position_kl.sql``: run_id, reference_run_id, model, seq_len,
-  position, kl, kl_stderr, n, n_token_mismatch;
-* the output of ``queries/position_nll.sql``: run_id, model, seq_len, position, nll,
-  nll_stderr, n;
-* rows of the ``position_metrics`` table: run_id, model, seq_len, position, kl, nll.
-
-Required: ``position`` (0-based index of the scored token, BOS excluded) and the metric column
-(``kl`` or ``nll``), plus ``model`` or ``run_id`` (the series). Used when present:
-``<metric>_stderr`` (band ±1.96·stderr), ``seq_len`` (one panel per value), ``n``,
-``n_token_mismatch`` (positions where it is > 0 are dropped: their KL compares different
-tokens), ``architecture`` (e.g. 'gpt2', 'mamba', 'mamba2': line dash) and ``n_params``
-(orders the legend). The x axis is the 1-based token position i = position + 1 of Eq. E.36.
-
-The average over positions against the training length (Fig. 4 a–b) is
-``charts.average.average_metric_chart``, also importable from here.
+``average_metric_chart`` input: the output of ``queries/training_average_kl.sql`` (columns
+``model``, ``arch``, ``train_length``, ``avg_<metric>``, ``avg_<metric>_stderr``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Literal
 
 import altair as alt
 import numpy as np
 import polars as pl
 
-from l2m_analysis.charts._axes import axis_channel, axis_scale, log_axis, padded_domain
-from l2m_analysis.charts._common import (
-    chart_data,
-    filter_equal,
-    finite_floats,
-    keep_positive,
-    require_frame,
-    subtitle,
-    title_params,
-    z95_bounds,
+from l2m_analysis.charts.common import (
+    ERRORBAR_NOTE,
+    axis,
+    finite,
+    layer,
+    require,
+    titled,
+    tooltips,
+    z95,
 )
-from l2m_analysis.charts._metrics import (
-    METRIC_TITLES,
-    NAMES,
-    POSITION_FIX,
-    Metric,
-    architecture_dash,
-    model_order,
-    pick_metric,
-    with_series,
-)
-from l2m_analysis.charts.average import average_metric_chart
-from l2m_analysis.charts.theme import color_scale
+from l2m_analysis.charts.theme import colour_scale
 from l2m_analysis.errors import InputError
 
-__all__ = ["average_metric_chart", "position_metric_chart"]
+NAMES = {"kl": "KL divergence D_KL(p‖q)", "nll": "negative log-likelihood"}
+POSITION_FIX = (
+    "pass the output of queries/training_position_curves.sql, position_nll.sql or "
+    "position_kl.sql (`python -m pipelines.evaluate` or `pipelines.position_metrics` fill them)"
+)
+AVERAGE_FIX = "pass the output of queries/training_average_kl.sql (`python -m pipelines.evaluate`)"
+BINS, BIN_ABOVE = 200, 20_000  # above 20 000 rows, positions are averaged in 200 log bins
+TIPS = {"series": "model", "i": "position i", "seq_len": "L", "n": "samples",
+        "positions": "positions in the bin", "arch": "architecture"}  # fmt: skip
 
-AUTO_BINS = 200  # log-spaced position bins per model when bins="auto" and the frame is large
-AUTO_BIN_ROWS = 20_000
+
+def _rows(frame: object, builder: str, arg: str, metric: str, columns: tuple, fix: str):
+    """``frame`` checked for ``columns``, the metric's finite non-null rows."""
+    if metric not in NAMES:
+        raise InputError(f"{builder}: metric={metric!r} is not 'kl' or 'nll'", "pass 'kl' or 'nll'")
+    rows = require(frame, builder, arg, columns, fix)
+    rows = finite(rows, columns[-2:]).drop_nulls(columns[-2])
+    if rows.is_empty():
+        raise InputError(f"{builder}: `{arg}` has no `{columns[-2]}` values", fix)
+    return rows
 
 
-def _log_bins(frame: pl.DataFrame, bins: int, y: str, se: str | None) -> pl.DataFrame:
-    """Average positions into ``bins`` log-spaced bins per series and panel.
-
-    y: mean of the per-position values; se: √(Σ se²)/k (positions treated as independent).
-    """
-    i_max = int(frame["i"].max())
-    edges = np.unique(np.round(np.geomspace(1, i_max + 1, bins + 1)).astype(int))
+def _log_bins(frame: pl.DataFrame, y: str, se: str) -> pl.DataFrame:
+    """Positions averaged into ``BINS`` log-spaced bins per model and panel: y the mean, se
+    √(Σ se²)/k (positions treated as independent), i the bins' mean position."""
+    edges = np.unique(np.geomspace(1, frame["i"].max() + 1, BINS + 1).round().astype(int))
     index = np.searchsorted(edges[1:-1], frame["i"].to_numpy(), side="right")
-    frame = frame.with_columns(pl.Series("bin", index, dtype=pl.Int64))
-    group = ["series", "bin"] + [c for c in ("seq_len", "architecture") if c in frame.columns]
-    aggs = [
-        pl.col("i").mean().alias("i"),
-        pl.col(y).mean().alias(y),
-        pl.len().alias("positions"),
-    ]
-    if se is not None:
-        aggs.append((pl.col(se).pow(2).sum().sqrt() / pl.len()).alias(se))
-    return frame.group_by(group, maintain_order=True).agg(aggs).drop("bin").sort("series", "i")
-
-
-def _position_data(
-    frame: object,
-    metric: str | None,
-    seq_len: int | Sequence[int] | None,
-    models: Sequence[str] | None,
-    log_y: bool,
-    bins: int | Literal["auto"] | None,
-    builder: str,
-) -> tuple[pl.DataFrame, str, str | None, int | None, list[str | None]]:
-    """(data, metric, stderr column or None, bins used or None, subtitle notes).
-
-    data: one row per model, position i (1-based; a bin's mean i when binned) and panel, with
-    the metric (nats per token), its stderr and the band lo/hi (± 1.96·stderr), ``seq_len``,
-    ``n``, ``architecture``, ``positions`` (per bin) and ``run_id`` where present.
-    """
-    frame = require_frame(
-        frame, builder=builder, arg="frame", required=("position",), fix=POSITION_FIX
+    keys = ["series", "seq_len", "bin", *(["arch"] if "arch" in frame.columns else [])]
+    se_mean = (pl.col(se).pow(2).sum().sqrt() / pl.len()).alias(se)
+    return (
+        frame.with_columns(bin=pl.Series(index))
+        .group_by(keys, maintain_order=True)
+        .agg(pl.col("i", y).mean(), se_mean, pl.len().alias("positions"))
+        .drop("bin")
     )
-    if "model" not in frame.columns and "run_id" not in frame.columns:
-        raise InputError(f"{builder}: `frame` has neither `model` nor `run_id`", POSITION_FIX)
-    metric = pick_metric(frame, metric, builder)
-    if metric not in frame.columns:
-        raise InputError(f"{builder}: `frame` has no `{metric}` column", POSITION_FIX)
-    se = f"{metric}_stderr" if f"{metric}_stderr" in frame.columns else None
-    frame = with_series(frame)
-    if seq_len is not None:
-        frame = filter_equal(
-            frame,
-            "seq_len",
-            list(seq_len) if isinstance(seq_len, Sequence) else seq_len,
-            builder=builder,
-            arg="frame",
-        )
-    if models is not None:
-        frame = filter_equal(frame, "series", list(models), builder=builder, arg="frame")
-    notes: list[str | None] = []
-    if "n_token_mismatch" in frame.columns:
-        bad = frame.filter(pl.col("n_token_mismatch").fill_null(0) > 0).height
-        if bad:
-            frame = frame.filter(pl.col("n_token_mismatch").fill_null(0) == 0)
-            notes.append(f"{bad} positions with token mismatches vs the reference dropped")
-    frame = finite_floats(frame, [metric, *([se] if se else [])])
-    frame = frame.filter(pl.col(metric).is_not_null()).with_columns(
-        (pl.col("position") + 1).alias("i")
-    )
-    if frame.height == 0:
-        raise InputError(f"{builder}: no non-null `{metric}` values to draw", POSITION_FIX)
-    if bins == "auto":
-        bins = AUTO_BINS if frame.height > AUTO_BIN_ROWS else None
-    if bins is not None:
-        frame = _log_bins(frame, int(bins), metric, se)
-        notes.append(f"positions averaged in {bins} log-spaced bins per model")
-    if log_y:
-        frame, n_drop = keep_positive(frame, [metric])
-        if n_drop:
-            notes.append(f"{n_drop} values ≤ 0 not shown on the log axis")
-        if frame.height == 0:
-            raise InputError(f"{builder}: every {metric} value is ≤ 0", "use log_y=False")
-    cols = ["series", "i", metric] + [
-        c
-        for c in (se, "seq_len", "n", "architecture", "positions", "run_id")
-        if c and c in frame.columns
-    ]
-    data = frame.select(cols)
-    if se is not None:
-        data = data.with_columns(z95_bounds(metric, se, "lo", "hi"))
-        if log_y:
-            floor = float(data[metric].min()) / 2
-            data = data.with_columns(pl.max_horizontal(pl.col("lo"), pl.lit(floor)).alias("lo"))
-        notes.insert(0, "band: ±1.96·stderr over samples (95 %)")
-    else:
-        notes.insert(0, "no stderr in the input: no band")
-    if metric == "nll":
-        notes.append("for continuous (Gaussian) tokens NLL is a differential cross entropy")
-    return data, metric, se, bins, notes
 
 
 def position_metric_chart(
-    frame: pl.DataFrame,
-    *,
-    metric: Metric | None = None,
-    seq_len: int | Sequence[int] | None = None,
-    models: Sequence[str] | None = None,
-    log_x: bool = True,
-    log_y: bool = False,
-    bins: int | Literal["auto"] | None = "auto",
-    title: str | None = None,
+    curves: pl.DataFrame, *, metric: Literal["kl", "nll"]
 ) -> alt.LayerChart | alt.FacetChart:
-    """Fig. 4 c–d, 5, F.5–F.7: the per-position KL or NLL of each model against position i.
+    """Fig. 4 c–d, 5, F.5–F.7: the per-position ``metric`` ('kl' or 'nll') of each model against
+    position i (log axis) with its ±1.96·stderr band; one panel per ``seq_len`` when several
+    (F.5). Above ``BIN_ABOVE`` rows positions are averaged in log-spaced bins (said so)."""
+    se = f"{metric}_stderr"
+    columns = ("model", "seq_len", "position", metric, se)
+    frame = _rows(curves, "position_metric_chart", "curves", metric, columns, POSITION_FIX)
+    notes = ["band: ±1.96·stderr over samples (95 %)"]
+    if "n_token_mismatch" in frame.columns:
+        bad = frame.filter(pl.col("n_token_mismatch") > 0).height
+        frame = frame.filter(pl.col("n_token_mismatch") == 0)
+        notes.append(
+            f"{bad} positions whose tokens differ from the reference dropped" if bad else ""
+        )
+    frame = frame.with_columns(series=pl.col("model"), i=pl.col("position") + 1)
+    if frame.height > BIN_ABOVE:
+        frame = _log_bins(frame, metric, se)
+        notes.append(f"positions averaged in {BINS} log-spaced bins per model")
+    if metric == "nll":
+        notes.append("for continuous (Gaussian) tokens NLL is a differential cross entropy")
+    frame = frame.with_columns(z95(metric, se, "lo", "hi")).sort("series", "i")
+    legend = alt.Legend(symbolType="stroke", symbolOpacity=1)
+    scale = colour_scale(sorted(set(frame["series"])))
+    colour = alt.Color("series:N", title="model", scale=scale, legend=legend)
+    facet = frame["seq_len"].n_unique() > 1
+    x = axis(alt.X, "i:Q", "token position i", frame["i"], pad=0.02)
+    if facet:  # each panel spans its own positions
+        x = alt.X("i:Q", title="token position i", scale=alt.Scale(type="log"))
+    title = f"position-wise {metric.upper()} (nats/token)"
+    y = {
+        c: axis(alt.Y, f"{c}:Q", title, [*frame["lo"], *frame["hi"]], log=False)
+        for c in ("lo", metric)
+    }
+    tips = tooltips(frame, {**TIPS, metric: title, se: "stderr"})
+    dash = {"strokeDash": alt.StrokeDash("arch:N")} if "arch" in frame.columns else {}
+    chart = alt.layer(
+        layer(frame, "stderr-band", "area", {"opacity": 0.15}, x=x, y=y["lo"], y2="hi:Q",
+              color=colour, detail="series:N"),
+        layer(frame, "metric-lines", "line", {"strokeWidth": 1.6}, x=x, y=y[metric], color=colour,
+              detail="series:N", tooltip=tips, **dash),
+    )  # fmt: skip
+    head = f"Position-wise {NAMES[metric]} by model"
+    if not facet:
+        return titled(chart, f"{head} (L = {frame['seq_len'][0]:,})", notes)
+    column = alt.Column("seq_len:O", title="sequence length L (tokens)")
+    panels = chart.properties(width=340, height=240).facet(column=column)
+    return titled(panels.resolve_scale(x="independent", y="independent"), head, notes)
 
-    One line per model with its ±1.96·stderr band; one panel per ``seq_len`` when several are
-    present (F.5: models trained on 256, 1024, 4096 tokens). metric: 'kl' or 'nll' (default:
-    kl when present). log_x (default) spreads the early positions; log_y drops values ≤ 0
-    (a noisy KL estimate can be negative) and says so. bins: average positions into that many
-    log-spaced bins per model (see ``_log_bins``); "auto" (default) bins into
-    ``AUTO_BINS`` only when the frame has more than ``AUTO_BIN_ROWS`` rows, None never bins.
-    Binning is said in the subtitle.
-    """
-    builder = "position_metric_chart"
-    data, metric, se, bins, notes = _position_data(
-        frame, metric, seq_len, models, log_y, bins, builder
+
+def average_metric_chart(
+    averages: pl.DataFrame, *, metric: Literal["kl", "nll"] = "kl"
+) -> alt.LayerChart:
+    """Fig. 4 a–b, F.6 a–b: the average ``metric`` per token (Eq. E.37, E.39) against the
+    training length L, one line per model (dash: architecture), log x with ticks at the
+    lengths present, error bars ±1.96·stderr."""
+    col, se = f"avg_{metric}", f"avg_{metric}_stderr"
+    columns = ("model", "arch", "train_length", col, se)
+    frame = _rows(averages, "average_metric_chart", "averages", metric, columns, AVERAGE_FIX)
+    frame = frame.with_columns(z95(col, se, "lo", "hi"), L=pl.col("train_length").cast(float))
+    colour = alt.Color("model:N", scale=colour_scale(sorted(set(frame["model"]))))
+    lengths = sorted(set(frame["L"]))
+    ticks = lengths if len(lengths) <= 12 else None  # at the lengths present, when few
+    x = axis(alt.X, "L:Q", "training length L (tokens)", lengths, ticks=ticks)
+    title = f"average {metric.upper()} (nats/token)"
+    values = [*frame["lo"], *frame["hi"]]
+    y = {c: axis(alt.Y, f"{c}:Q", title, values, log=False, pad=0.08) for c in ("lo", col)}
+    tips = tooltips(frame, {"model": "model", "arch": "architecture", "L": "L (tokens)",
+                            col: title, se: "stderr", "run_id": "run"})  # fmt: skip
+    frame, enc = frame.sort("model", "L"), dict(x=x, color=colour)
+    chart = alt.layer(
+        layer(frame, "model-lines", "line", {"strokeWidth": 1.8}, y=y[col], detail="model:N",
+              strokeDash="arch:N", **enc),
+        layer(frame, "error-bars", "errorbar", {"ticks": True}, y=y["lo"], y2="hi:Q", **enc),
+        layer(frame, "points", "point", {"filled": True, "size": 60}, y=y[col], tooltip=tips,
+              **enc),
+    )  # fmt: skip
+    one = (
+        "one training length only: the trend needs runs at several L" if len(lengths) < 2 else None
     )
-    order = model_order(data)
-    colour = alt.Color(
-        "series:N",
-        title="model",
-        scale=color_scale(order, {}),
-        legend=alt.Legend(symbolOpacity=1, symbolType="stroke"),
-    )
-    facet = "seq_len" in data.columns and data["seq_len"].n_unique() > 1
-    # one panel per L: each panel's x spans its own positions (no shared explicit domain)
-    x_dom = None if facet else padded_domain(data["i"].to_list(), log_x, pad=0.02)
-    y_vals = data[metric].to_list() + (data["lo"].to_list() + data["hi"].to_list() if se else [])
-    y_dom = padded_domain(y_vals, log_y)
-    x = alt.X(
-        "i:Q",
-        title="token position i",
-        scale=axis_scale(log_x, x_dom),
-        # panels share the tick values of the overall range (those outside a panel are unused)
-        axis=log_axis(x_dom or padded_domain(data["i"].to_list(), True, pad=0.02))
-        if log_x
-        else alt.Axis(format="~s"),
-    )
-    tooltip = [
-        alt.Tooltip("series:N", title="model"),
-        alt.Tooltip("i:Q", title="position i", format=",.0f"),
-        alt.Tooltip(f"{metric}:Q", title=f"{metric.upper()} (nats/token)", format=".4g"),
-    ]
-    if se:
-        tooltip.append(alt.Tooltip(f"{se}:Q", title="stderr", format=".3g"))
-    for c, t in (("seq_len", "L"), ("n", "samples"), ("positions", "positions in bin")):
-        if c in data.columns:
-            tooltip.append(alt.Tooltip(f"{c}:Q", title=t))
-    base = alt.Chart(chart_data(data))
-    layers = []
-    if se is not None:
-        layers.append(
-            base.mark_area(opacity=0.15)
-            .encode(
-                x=x,
-                y=alt.Y("lo:Q", title=METRIC_TITLES[metric], scale=axis_scale(log_y, y_dom)),
-                y2="hi:Q",
-                color=colour,
-                detail="series:N",
-            )
-            .properties(name="stderr-band")
-        )
-    line_enc = dict(
-        x=x,
-        y=axis_channel(alt.Y, f"{metric}:Q", METRIC_TITLES[metric], log=log_y, domain=y_dom),
-        color=colour,
-        detail="series:N",
-        tooltip=tooltip,
-    )
-    if "architecture" in data.columns:
-        line_enc["strokeDash"] = architecture_dash()
-    layers.append(
-        base.mark_line(strokeWidth=1.6, point=bool(bins and bins <= 60))
-        .encode(**line_enc)
-        .properties(name="metric-lines")
-    )
-    chart = alt.layer(*layers)
-    head = title or f"Position-wise {NAMES[metric]} by model"
-    lines = subtitle(notes)
-    if facet:
-        return (
-            chart.properties(width=340, height=240)
-            .facet(
-                column=alt.Column(
-                    "seq_len:O",
-                    title="sequence length L (tokens)",
-                    header=alt.Header(labelFontSize=12),
-                )
-            )
-            .properties(title=title_params(head, lines))
-            .resolve_scale(x="independent", y="independent")
-        )
-    if "seq_len" in data.columns:
-        head += f" (L = {int(data['seq_len'][0]):,})"
-    return chart.properties(title=title_params(head, lines))
+    head = f"Average {NAMES[metric]} per token vs training length"
+    return titled(chart, head, [ERRORBAR_NOTE, one])

@@ -71,34 +71,17 @@ def to_html(chart: alt.TopLevelMixin) -> str:
     return vlc.vegalite_to_html(chart_spec(chart), vl_version=vegalite_version(), bundle=True)
 
 
-def save_svg(chart: alt.TopLevelMixin, path: str | Path) -> Path:
-    """Write the chart as SVG; returns the path."""
-    path = Path(path)
-    path.write_text(to_svg(chart), encoding="utf-8")
-    return path
-
-
-def save_png(chart: alt.TopLevelMixin, path: str | Path, *, scale: float = 2.0) -> Path:
-    """Write the chart as PNG; returns the path."""
-    path = Path(path)
-    path.write_bytes(to_png(chart, scale=scale))
-    return path
-
-
 def save_chart(chart: alt.TopLevelMixin, path: str | Path, *, scale: float = 2.0) -> Path:
     """Write the chart in the format its suffix names: .png, .svg, .json (the Vega-Lite spec)
     or .html (one self-contained page)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".png":
-        return save_png(chart, path, scale=scale)
-    if suffix == ".svg":
-        return save_svg(chart, path)
-    if suffix == ".json":
-        path.write_text(json.dumps(chart_spec(chart), indent=1), encoding="utf-8")
+        path.write_bytes(to_png(chart, scale=scale))
         return path
-    if suffix == ".html":
-        path.write_text(to_html(chart), encoding="utf-8")
+    writers = {".svg": to_svg, ".html": to_html, ".json": lambda c: json.dumps(chart_spec(c))}
+    if suffix in writers:
+        path.write_text(writers[suffix](chart), encoding="utf-8")
         return path
     raise InputError(
         f"cannot save a chart as {path.name!r}: unknown format {suffix or '(none)'}",

@@ -1,16 +1,21 @@
 """The one chart theme of the toolkit: fonts, sizes, palette, and the fixed colours of series.
 
+Its fonts, sizes, axes and legends are the Vega-Lite config in ``theme.json``.
 ``register_theme()`` registers the Altair theme ``"l2m"`` once (importing
 ``l2m_analysis.charts`` calls it and enables the theme, so notebook charts use it). The render
 helpers (``charts.render``) and the HTML report always apply it explicitly, so saved files look
 the same whatever theme a notebook has enabled since.
 
 Colours are the Okabe–Ito palette (distinguishable with the common colour-vision deficiencies).
-Estimators and model families keep one colour in every chart (``ESTIMATOR_COLORS``,
-``color_scale``), so "vclub" is the same orange in Fig. 2, A.1 and A.3.
+Estimators keep one colour in every chart (``ESTIMATOR_COLORS``, ``colour_scale``), so
+"vclub" is the same vermillion in Fig. 2, A.1 and A.3.
 """
 
 from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from importlib import resources
 
 import altair as alt
 
@@ -37,6 +42,7 @@ ESTIMATOR_COLORS = {
     "exact": "#000000",
     "exact_vclub": "#CC79A7",
     "exact_pair_average": "#009E73",
+    "compression_lzma": "#E69F00",
     "grassberger": "#0072B2",
     "grassberger_shuffled": GREY,
 }
@@ -49,60 +55,18 @@ ESTIMATOR_LABELS = {
     "exact": "exact",
     "exact_vclub": "exact CLUB bound",
     "exact_pair_average": "exact, pair average",
+    "compression_lzma": "lzma compression",
     "grassberger": "Grassberger",
     "grassberger_shuffled": "shuffle baseline",
 }
 
-FONT = "DejaVu Sans, Liberation Sans, Helvetica, Arial, sans-serif"
-WIDTH = 440
-HEIGHT = 300
-
 
 def theme_config() -> dict:
-    """The theme as a Vega-Lite top-level fragment (``{"config": ...}``)."""
-    return {
-        "config": {
-            "font": FONT,
-            "background": "white",
-            "padding": 8,
-            "view": {"continuousWidth": WIDTH, "continuousHeight": HEIGHT, "stroke": "#DDDDDD"},
-            "title": {
-                "fontSize": 15,
-                "fontWeight": "bold",
-                "anchor": "start",
-                "subtitleFontSize": 11,
-                "subtitleColor": "#555555",
-                "subtitlePadding": 4,
-                "offset": 10,
-            },
-            "axis": {
-                "labelFontSize": 11,
-                "titleFontSize": 12,
-                "titleFontWeight": "normal",
-                "gridColor": "#E6E6E6",
-                "domainColor": "#888888",
-                "tickColor": "#888888",
-                "labelColor": "#333333",
-                "titleColor": "#222222",
-            },
-            "legend": {
-                "labelFontSize": 11,
-                "titleFontSize": 11,
-                "symbolSize": 70,
-                "labelLimit": 520,
-                "titleLimit": 400,
-                "orient": "bottom",
-                "direction": "vertical",
-                "titleAnchor": "start",
-            },
-            "header": {"labelFontSize": 12, "titleFontSize": 12},
-            "range": {"category": list(PALETTE)},
-            "point": {"size": 45, "filled": True},
-            "line": {"strokeWidth": 2},
-            "rule": {"strokeWidth": 1.2},
-            "concat": {"spacing": 28},
-        }
-    }
+    """The theme as a Vega-Lite top-level fragment (``{"config": ...}``): fonts, sizes, axes
+    and legends from ``theme.json`` (package data), the category colours from ``PALETTE``."""
+    config = json.loads(resources.files("l2m_analysis.charts").joinpath("theme.json").read_text())
+    config["config"]["range"] = {"category": list(PALETTE)}
+    return config
 
 
 def register_theme() -> str:
@@ -117,20 +81,10 @@ def use_theme() -> None:
     alt.theme.enable(register_theme())
 
 
-def color_scale(labels: list[str], fixed: dict[str, str] | None = None) -> alt.Scale:
-    """A categorical colour scale over ``labels``: fixed colours first, then the palette.
-
-    ``fixed`` maps a label (or its key, see ``series_key``) to a colour; the remaining labels get
-    the palette colours not already used, in order.
-    """
-    fixed = fixed or {}
-    used = {c for c in fixed.values()}
-    spare = [c for c in PALETTE if c not in used] or list(PALETTE)
-    colours, n_free = [], 0
-    for label in labels:
-        colour = fixed.get(label)
-        if colour is None:
-            colour = spare[n_free % len(spare)]
-            n_free += 1
-        colours.append(colour)
-    return alt.Scale(domain=list(labels), range=colours)
+def colour_scale(colours: Iterable[str] | dict[str, str | None]) -> alt.Scale:
+    """A categorical scale over the labels ``colours`` (in order): each its fixed colour when
+    ``colours`` maps it to one, else the next palette colour not fixed elsewhere."""
+    colours = colours if isinstance(colours, dict) else dict.fromkeys(colours)
+    spare = [c for c in PALETTE if c not in colours.values()] or list(PALETTE)
+    free = iter(spare * len(colours))
+    return alt.Scale(domain=list(colours), range=[c or next(free) for c in colours.values()])

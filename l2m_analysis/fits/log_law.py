@@ -13,7 +13,9 @@ from l2m_analysis.fits._common import MIN_POINTS, _base, _check, _FitBase
 
 @dataclass(frozen=True)
 class LogLawFit(_FitBase):
-    """I = a·log L + b (nats), fitted on the linear scale; r2/aic/bic on that scale."""
+    """I = a·log L + b (nats), fitted on the linear scale; r2/aic/bic on that scale.
+
+    cov_intercept_slope: cov(b, a), for the fitted line's confidence band (``fits.bands``)."""
 
     slope: float
     slope_stderr: float
@@ -21,6 +23,7 @@ class LogLawFit(_FitBase):
     slope_hi: float
     intercept: float
     intercept_stderr: float
+    cov_intercept_slope: float
     result: Any = field(repr=False, compare=False)
 
     _LAW = "log"
@@ -42,5 +45,6 @@ def fit_log_law(x, y, stderr=None, alpha: float = 0.05) -> LogLawFit:
         slope_hi=float(ci[1, 1]),
         intercept=float(res.params[0]),
         intercept_stderr=float(res.bse[0]),
+        cov_intercept_slope=float(res.cov_params()[0, 1]),
         result=res,
     )

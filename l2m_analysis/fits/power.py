@@ -16,6 +16,8 @@ class PowerLawFit(_FitBase):
     """I = A·L^β. exponent = β (stderr, [lo, hi] at ``ci_level``), amplitude = A in nats.
 
     r2, aic, bic: of the regression of log I on log L (weighted when ``weighted``).
+    log_amplitude_stderr, cov_log_amplitude_exponent: se(log A) and cov(log A, β) of that
+    regression, so the fitted line's confidence band follows from the row (``fits.bands``).
     """
 
     exponent: float
@@ -25,6 +27,8 @@ class PowerLawFit(_FitBase):
     amplitude: float
     amplitude_lo: float
     amplitude_hi: float
+    log_amplitude_stderr: float
+    cov_log_amplitude_exponent: float
     result: Any = field(repr=False, compare=False)
 
     _LAW = "power"
@@ -52,5 +56,7 @@ def fit_power_law(x, y, stderr=None, alpha: float = 0.05) -> PowerLawFit:
         amplitude=float(np.exp(res.params[0])),
         amplitude_lo=float(np.exp(ci[0, 0])),
         amplitude_hi=float(np.exp(ci[0, 1])),
+        log_amplitude_stderr=float(res.bse[0]),
+        cov_log_amplitude_exponent=float(res.cov_params()[0, 1]),
         result=res,
     )

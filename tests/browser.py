@@ -1,15 +1,16 @@
 """Open an HTML report in real headless Chromium, offline, and say what it drew.
 
-Used by the report test (tests/test_report_html.py) and usable by hand:
+Used by the report tests (tests/test_report_html.py, tests/test_report.py) and by hand:
 
-    python -m l2m_analysis.charts.browser report.html
+    python -m tests.browser reports/l2m-report.html [--screenshot first-screen.png]
 
 Chromium (Debian package ``chromium``; ``make browser`` installs it) runs with the network
 cut off (every host name resolves to nothing, and a dead proxy), ``--dump-dom`` after a virtual
 time budget, and ``--enable-logging=stderr`` so every console message and uncaught error
 appears as a ``CONSOLE`` line. ``inspect_report`` then counts, per chart container
 (``.l2m-chart``), the drawn marks: elements inside Vega's ``role-mark`` groups (points, line
-and area paths, rules, rects), excluding axes and legends.
+and area paths, rules, rects), excluding axes and legends. ``screenshot`` saves what a
+1280×800 window shows first (``--screenshot``), the same browser and flags.
 """
 
 from __future__ import annotations
@@ -136,18 +137,16 @@ def inspect_dom(dom: str) -> tuple[list[ChartMarks], str, bool]:
     return scan.charts, scan.errors.strip(), scan.done
 
 
-def open_in_chromium(
-    path: str | Path, *, budget_ms: int = 15000, timeout_s: float = 120
-) -> PageReport:
-    """Load ``path`` in headless Chromium with the network off; dump the DOM and the console."""
-    exe = find_chromium()
-    path = Path(path).resolve()
+def _chromium(url: str, mode: list[str], budget_ms: int, size: str, timeout_s: float):
+    """Run headless Chromium with the network cut off on ``url`` in ``mode`` (``--dump-dom`` or
+    ``--screenshot=…``) after a virtual-time budget, in a ``size`` window."""
     with tempfile.TemporaryDirectory(prefix="l2m-chromium-") as profile:
         cmd = [
-            exe,
+            find_chromium(),
             "--headless",
             "--no-sandbox",  # tests run as root in containers
             "--disable-gpu",
+            "--hide-scrollbars",
             "--no-first-run",
             "--disable-extensions",
             "--disable-background-networking",
@@ -158,11 +157,19 @@ def open_in_chromium(
             "--proxy-server=http://127.0.0.1:9",
             "--enable-logging=stderr",
             "--v=0",
+            f"--window-size={size}",
             f"--virtual-time-budget={budget_ms}",
-            "--dump-dom",
-            path.as_uri(),
+            *mode,
+            url,
         ]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
+
+
+def open_in_chromium(
+    path: str | Path, *, budget_ms: int = 15000, size: str = "1280,800", timeout_s: float = 120
+) -> PageReport:
+    """Load ``path`` in headless Chromium with the network off; dump the DOM and the console."""
+    proc = _chromium(Path(path).resolve().as_uri(), ["--dump-dom"], budget_ms, size, timeout_s)
     if proc.returncode != 0 or "<html" not in proc.stdout.lower():
         raise L2MError(
             f"Chromium exited with status {proc.returncode} without a DOM: {proc.stderr[-2000:]}",
@@ -173,12 +180,26 @@ def open_in_chromium(
     return PageReport(charts, errors, console, done, proc.stdout, proc.stderr)
 
 
+def screenshot(
+    path: str | Path, png: str | Path, *, size: str = "1280,800", budget_ms: int = 15000
+) -> Path:
+    """Save what a ``size`` window shows first of ``path`` as the PNG ``png``."""
+    png = Path(png).resolve()
+    url = Path(path).resolve().as_uri()
+    proc = _chromium(url, [f"--screenshot={png}"], budget_ms, size, 120)
+    if proc.returncode != 0 or not png.is_file():
+        raise L2MError(f"Chromium took no screenshot: {proc.stderr[-2000:]}", "see its stderr")
+    return png
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print, per chart, whether it rendered and how many marks it drew."""
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m l2m_analysis.charts.browser REPORT.html", file=sys.stderr)
+    if len(args) not in (1, 3) or (len(args) == 3 and args[1] != "--screenshot"):
+        print("usage: python -m tests.browser REPORT.html [--screenshot PNG]", file=sys.stderr)
         return 2
+    if len(args) == 3:
+        print(f"first screen (1280×800): {screenshot(args[0], args[2])}")
     report = open_in_chromium(args[0])
     for c in report.charts:
         print(f"{c.id}: rendered={c.rendered} svg={c.svgs} marks={c.marks} {c.mark_groups}")
