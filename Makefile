@@ -1,11 +1,12 @@
 # Two commands a fresh machine needs (see README):
 #   make run    install, then run the main job on the embedded default (no network, no GPU)
 #   make test   install with dev tools, then lint and run the tests
+# While you work: make test-fast (the tests not marked slow, on two processes; < 3 min).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test test-fast lint bench clean
 
 install: $(VENV)/.installed
 
@@ -34,6 +35,11 @@ lint: install
 
 test: lint browser
 	$(BIN)/python -m pytest -q
+
+# the fast tier: everything but @pytest.mark.slow (the main job, vLLM, Dask clusters, kill -9,
+# subprocess-heavy and browser-render tests), two test processes
+test-fast: lint
+	$(BIN)/python -m pytest -q -m "not slow" -n 2
 
 bench: install
 	for b in benchmarks/[a-z]*.py; do $(BIN)/python -m benchmarks.$$(basename $$b .py) || exit 1; done

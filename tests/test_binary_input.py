@@ -261,6 +261,7 @@ def test_mostly_binary_source_is_refused(tmp_path, capsys, files, expected) -> N
         assert wh.require_run("r")["status"] == "failed"
 
 
+@pytest.mark.slow  # a subprocess
 def test_binary_only_source_exits_2_with_a_fix_and_no_traceback(tmp_path) -> None:
     shutil.copy(ELF, tmp_path / "program")
     out = subprocess.run(

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -101,6 +102,7 @@ def test_every_engine_gives_identical_counts(corpus, baseline, seed) -> None:
         assert other.pairs.equals(runs[0].pairs) and other.ngrams.equals(runs[0].ngrams)
 
 
+@pytest.mark.slow  # hypothesis, many corpora
 @SETTINGS
 @given(corpora(max_vocab=6))
 def test_counts_never_cross_a_document(corpus) -> None:
@@ -143,6 +145,7 @@ def test_partial_key_counts_merge_to_the_whole(keys, cuts, engine) -> None:
     assert as_dict(count_of_counts(keys, engine, ignore=40)) == as_dict(count_of_counts(kept))
 
 
+@pytest.mark.slow  # hypothesis, many corpora
 @FEWER
 @given(corpora(), st.lists(st.booleans(), min_size=8, max_size=8), st.sampled_from(ENGINES))
 def test_streamed_blocks_equal_counting_at_once(corpus, breaks, engine) -> None:

@@ -83,6 +83,7 @@ def test_a_call_that_fits_nothing_deletes_nothing_and_says_so(fitted: Path, caps
     assert stored_fits(fitted).equals(before)
 
 
+@pytest.mark.slow  # subprocesses
 def test_pipeline_prints_json_and_an_80_column_table(fitted: Path) -> None:
     cmd = [sys.executable, "-m", "pipelines.fit_exponents", "--warehouse", str(fitted)]
     out = subprocess.run([*cmd, "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)

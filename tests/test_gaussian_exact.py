@@ -36,6 +36,7 @@ def mi_half(family: str, layers: int, rule: str = "magnitude") -> np.ndarray:
 
 @pytest.mark.parametrize("family", FAMILY_NAMES)
 @pytest.mark.parametrize("rule", ["magnitude", "weighted_average", "paper_literal"])
+@pytest.mark.slow  # dense covariances up to L = 1024
 def test_structured_agrees_with_dense_to_1e9(family, rule):
     for layers in range(1, 6):
         sigma = covariance_dense(family, layers, rule)

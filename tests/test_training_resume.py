@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import polars as pl
+import pytest
 import torch
 
 from l2m_analysis.cli import run_cli
@@ -65,6 +66,7 @@ def positions(warehouse: Path) -> pl.DataFrame:
         return wh.query("SELECT * FROM position_metrics ORDER BY position")
 
 
+@pytest.mark.slow  # kill -9 of a training subprocess
 def test_kill_9_and_resume_gives_the_uninterrupted_result(tmp_path: Path) -> None:
     straight = tmp_path / "a" / "l2m.duckdb"
     resumed = tmp_path / "b" / "l2m.duckdb"

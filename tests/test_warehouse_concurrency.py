@@ -13,9 +13,12 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from l2m_analysis.warehouse import Warehouse
 from tests.test_queries import duckdb_cli
+
+pytestmark = pytest.mark.slow  # real reader and writer processes
 
 BATCHES, ROWS = 40, 50
 

@@ -18,6 +18,8 @@ from polars.testing import assert_frame_equal
 from l2m_analysis.warehouse import Warehouse
 from tests.test_queries import duckdb_cli
 
+pytestmark = pytest.mark.slow  # each test builds a warehouse with the pipelines
+
 ROOT = Path(__file__).resolve().parents[1]
 ORACLE = ["--run-id", "o", "--layers", "2", "--pairs", "6", "--copies", "2", "--batch-size", "3"]
 
