@@ -160,8 +160,10 @@ def test_a_copied_or_moved_warehouse_never_reads_the_original(scored: Path, how:
     assert stale.returncode != 0  # an error, never the other warehouse's rows
     if how == "copy":  # the guard: the original's files exist, but are not this catalog's
         assert "copied or moved" in stale.stderr and "pipelines.check_warehouse" in stale.stderr
-    else:  # the original's files are gone: DuckDB names the old location
+    else:  # the original's files are gone: DuckDB names the old location, and the file it
+        # names says the fix
         assert "No files found" in stale.stderr and str(original) in stale.stderr
+        assert "warehouse-moved.fix--python-m-pipelines.check_warehouse" in stale.stderr
     assert pipeline("check_warehouse", "--warehouse", str(moved)).returncode == 0  # re-points
     assert pipeline("runs", "--warehouse", str(moved), "--delete", "o", "--yes").returncode == 0
     assert cli(moved, "SELECT count(*) FROM token_logprobs").stdout.strip() == "0"  # its own

@@ -24,6 +24,7 @@ import duckdb
 
 from l2m_analysis.sql import staging_queries
 from l2m_analysis.warehouse import schema
+from l2m_analysis.warehouse.files import SCHEMA_FILE
 
 MARKER_VIEW = "_l2m_catalog"  # one row: fingerprint, data_root, schema_version
 
@@ -40,8 +41,11 @@ class CatalogState:
 
 def table_view_sql(table: str, data_root: Path, guard: str | None) -> str:
     """``CREATE VIEW`` of one table over its files; ``guard`` is the catalog's own path."""
+    # the schema file first: when the warehouse was moved, DuckDB's "No files found" error
+    # names it, and its name says the fix (files.SCHEMA_FILE); it holds no rows
+    first = _sql_string((data_root / table / SCHEMA_FILE).as_posix())
     glob = _sql_string((data_root / table).as_posix() + "/**/*.parquet")
-    body = f"SELECT * FROM read_parquet({glob}, hive_partitioning = false)"
+    body = f"SELECT * FROM read_parquet([{first}, {glob}], hive_partitioning = false)"
     if guard is not None:
         body += f"\nWHERE {_location_guard(guard)}"
     return f"CREATE OR REPLACE VIEW {table} AS\n{body}"

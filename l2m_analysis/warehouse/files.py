@@ -42,7 +42,12 @@ import pyarrow.parquet as pq
 from l2m_analysis.warehouse.schema import PARTITIONS
 
 COMMITS = "_commits"
-SCHEMA_FILE = "_schema.parquet"
+# zero rows with a table's columns; its name is also the message a DuckDB CLI user sees when the
+# warehouse was moved ("No files found that match the pattern <old path>/<this name>")
+SCHEMA_FILE = (
+    "_schema.if-not-found-the-warehouse-moved.fix--python-m-pipelines.check_warehouse"
+    "--warehouse-NEW-PATH.parquet"
+)
 _PRODUCER: ContextVar[str | None] = ContextVar("l2m_producer", default=None)
 
 
@@ -266,7 +271,7 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def write_schema_file(root: Path, table: str, schema: pa.Schema) -> None:
-    """``<table>/_schema.parquet``: zero rows with the table's columns, so that the table's view
+    """``<table>/<SCHEMA_FILE>``: zero rows with the table's columns, so that the table's view
     exists (and has its types) before any file is committed."""
     folder = root / table
     folder.mkdir(parents=True, exist_ok=True)
