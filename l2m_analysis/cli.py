@@ -72,6 +72,13 @@ def table(title: str, columns: Sequence[tuple[str, str]]) -> Table:
 RUN_ID_HELP = "run to read or write (default: a new run, or every run when reading)"
 
 
+def plus_minus(value: float | None, stderr: float | None, digits: int = 4) -> str:
+    """A table cell ``value±stderr``: '-' without a value, the value alone without a stderr."""
+    if value is None:
+        return "-"
+    return f"{value:.{digits}f}" + (f"±{stderr:.{digits}f}" if stderr is not None else "")
+
+
 def make_parser(
     prog: str, description: str, *, run_id: bool = True, run_id_help: str = RUN_ID_HELP
 ) -> argparse.ArgumentParser:

@@ -7,6 +7,8 @@ staging views every query may build on (created in the catalog by ``catalog.py``
 
 from __future__ import annotations
 
+import re
+from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +41,20 @@ def read_query(name: str) -> str:
 
 
 def staging_queries() -> list[tuple[str, str]]:
-    """(view name, SELECT) of every staging view, in name order."""
-    return [(p.stem, _statement(p)) for p in sorted(STAGING_DIR.glob("*.sql"))]
+    """(view name, SELECT) of every staging view, each after the staging views it reads (DuckDB
+    binds a view when it is created), otherwise in name order."""
+    views = {p.stem: _statement(p) for p in sorted(STAGING_DIR.glob("*.sql"))}
+    order = TopologicalSorter()
+    for name, sql in views.items():
+        words = set(re.findall(r"\w+", re.sub(r"--[^\n]*", "", sql)))
+        order.add(name, *sorted(words & (set(views) - {name})))
+    order.prepare()
+    ordered: list[str] = []
+    while order.is_active():
+        ready = sorted(order.get_ready())
+        ordered += ready
+        order.done(*ready)
+    return [(name, views[name]) for name in ordered]
 
 
 def sql_to_polars(

@@ -1,19 +1,25 @@
-"""Position-wise KL (Eq. E.36) and NLL (Eq. E.38) of trained models, into position_metrics.
+"""Position-wise KL (Eq. E.36) and NLL (Eq. E.38) of trained models, from their token log-probs.
 
 For every training run (pipelines.train; default: all complete ones, or --train-run ...):
   1. loads its checkpoint (refused when written under another config);
-  2. evaluates --samples samples of its training length L_train: Gaussian — fresh samples of
-     stream --eval-seed (the same for every model of one length: curves compare), KL analytic
-     per position against the exact conditionals, with a Monte-Carlo check; text — the held-out
-     windows of its corpus run, NLL per position;
+  2. scores --samples samples of its training length L_train: Gaussian — fresh samples of
+     stream --eval-seed (the same for every model of one length: curves compare); text — the
+     held-out windows of its corpus run;
   3. writes run kind `evaluation` (id eval-<training run>; config: the training run, checkpoint
-     step, samples and their sha256 digest, averages with standard errors, kernel path) and its
-     position_metrics rows (train_length = L_train, seq_len = the evaluated length, kl, nll,
-     standard errors over samples, n, samples_digest); a rerun replaces them;
+     step, samples and their sha256 digest, kernel path) and one row per (sample, position) to
+     token_logprobs (log q, nats; a Gaussian token's log-density summed over its copies, as the
+     oracle's), streamed in blocks of whole samples: a killed evaluation rerun with the same
+     options writes only what it lacks, one rerun with other options replaces it. Gaussian
+     runs also get token_kl (the analytic KL of each token given its sample's prefix against
+     the exact conditionals) and a reference run <evaluation>-exact-p with the exact log p of
+     the same tokens (so the Monte-Carlo KL is a query too);
   4. for Gaussian lengths, the exact unconditional baseline q = N(0, 1) (kl = −log σ_p per
-     position) as run baseline-<dataset>-L<L>-<rule>, model marginal-baseline.
-Units: nats per token; for Gaussian tokens the mean over the token's copies (Eq. E.35's
-normalization: ×copies gives the oracle's per-token sums). Prints the averages (Eqs. E.37, E.39).
+     position) as run baseline-<dataset>-L<L>-<rule>, model marginal-baseline
+     (exact_position_metrics).
+The curves and averages are queries over those rows (position_metrics, queries/position_kl.sql,
+position_nll.sql, average_metrics.sql, training_*.sql). Units: nats per token; for Gaussian
+tokens the mean over the token's copies (Eq. E.35's normalization). Prints the averages (Eqs.
+E.37, E.39) with standard errors over samples.
 
 Examples:
   python -m pipelines.evaluate
@@ -23,7 +29,6 @@ Examples:
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,18 +36,15 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
-from l2m_analysis.cli import make_parser, nonnegative_int, positive_int, run_cli
+from l2m_analysis.cli import make_parser, nonnegative_int, plus_minus, positive_int, run_cli
 from l2m_analysis.cli import table as cli_table
 from l2m_analysis.errors import InputError
+from l2m_analysis.estimators.position import average_metrics_sql
 from l2m_analysis.models.build import configure_torch
 from l2m_analysis.training import runs
 from l2m_analysis.training.checkpoint import default_checkpoint_dir
-from l2m_analysis.training.evaluate_run import (
-    EVAL_KIND,
-    baseline_evaluation,
-    evaluate_training_run,
-    position_rows,
-)
+from l2m_analysis.training.evaluate_run import evaluate_training_run, store_baseline
+from l2m_analysis.training.evaluation import ROWS_PER_FILE
 from l2m_analysis.warehouse import Warehouse
 
 DEFAULT_EVAL_SEED = 1234
@@ -77,6 +79,11 @@ def build_parser():
         "<warehouse>_checkpoints/<training run>/)",
     )  # fmt: skip
     parser.add_argument(
+        "--rows-per-file", type=positive_int, default=ROWS_PER_FILE,
+        help=f"token rows per committed block of whole samples (default {ROWS_PER_FILE}): "
+        "the unit a killed evaluation resumes from",
+    )  # fmt: skip
+    parser.add_argument(
         "--no-baseline", action="store_true", help="skip the unconditional Gaussian baseline"
     )
     return parser
@@ -99,23 +106,11 @@ def training_runs(wh: Warehouse, chosen: list[str] | None) -> list[str]:
     return found
 
 
-def store(wh: Warehouse, run_id: str, model: str, record: dict, rows, seed: int | None) -> None:
-    """(Re)write an evaluation run: a previous one under other options is replaced whole."""
-    if wh.has_run(run_id):
-        old = json.loads(wh.require_run(run_id)["config"] or "{}")
-        if old != json.loads(json.dumps(record, sort_keys=True, default=str)):
-            wh.delete_run(run_id)
-    wh.start_run(EVAL_KIND, run_id=run_id, model=model, dataset=record["dataset"],
-                 config=record, seed=seed)  # fmt: skip
-    wh.replace_partitions("position_metrics", rows)
-    wh.finish_run(run_id)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_torch(args.threads)
     console = Console(highlight=False)
-    summary, baselines = [], {}
+    evaluated, baselines = [], {}
     with Warehouse.open(args.warehouse, create=False) as wh:
         chosen = training_runs(wh, args.train_run)
         if (args.run_id or args.checkpoint_dir) and len(chosen) != 1:
@@ -129,49 +124,42 @@ def main(argv: Sequence[str] | None = None) -> int:
                 bar = progress.add_task(f"evaluating {train_run}", total=args.samples)
                 folder = args.checkpoint_dir or default_checkpoint_dir(wh.path, train_run)
                 result = evaluate_training_run(
-                    wh, train_run, folder, args.samples, args.eval_seed, args.batch_size,
-                    args.device, lambda n, bar=bar: progress.advance(bar, n),
+                    wh, train_run, folder, args.run_id or f"eval-{train_run}", args.samples,
+                    args.eval_seed, args.batch_size, args.device, args.rows_per_file,
+                    lambda n, bar=bar: progress.advance(bar, n),
                 )  # fmt: skip
-                progress.update(bar, total=result.n_samples, completed=result.n_samples)
-                eval_id = args.run_id or f"eval-{train_run}"
-                rows = position_rows(eval_id, config.model, config.length, config.length,
-                                     result.rows, result.digest)  # fmt: skip
-                store(wh, eval_id, config.model, result.record, rows, args.eval_seed)
-                summary.append((eval_id, result.record))
+                n = result.record["n_samples"]
+                progress.update(bar, total=n, completed=n)
+                evaluated.append(result)
                 if config.data == "gaussian" and not args.no_baseline:
-                    base_id, base_rows, base_record = baseline_evaluation(config)
-                    if base_id not in baselines:
-                        store(wh, base_id, "marginal-baseline", base_record, base_rows, None)
-                        baselines[base_id] = base_record
-    print_summary(summary, baselines, console)
+                    base_id = store_baseline(wh, config)
+                    baselines[(config.dataset(), config.length)] = base_id
+        averages = average_metrics_sql(wh.con)
+    print_summary(evaluated, baselines, averages, console)
     return 0
 
 
-def _pm(value, se) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.3f}" + (f"±{se:.3f}" if se is not None else "")
-
-
-def print_summary(summary, baselines, console: Console) -> None:
+def print_summary(evaluated, baselines, averages, console: Console) -> None:
     """Averages over positions (Eqs. E.37, E.39) with standard errors over samples, one table
-    per dataset; MC KL is the Monte-Carlo check of the analytic KL."""
-    by_dataset = {(b["dataset"], b["seq_len"]): b["averages"]["kl"] for b in baselines.values()}
-    for dataset in sorted({r["dataset"] for _, r in summary}):
+    per dataset, from queries/average_metrics.sql; MC KL is the Monte-Carlo check of the
+    analytic KL (mean of log p − log q against the exact-p reference run)."""
+    by_run = {r["run_id"]: r for r in averages.iter_rows(named=True)}
+    for dataset in sorted({e.record["dataset"] for e in evaluated}):
         table = cli_table(
             f"{dataset}: average KL and NLL over positions (nats per token, mean over copies)",
             [(c, "left" if c == "evaluation" else "right")
              for c in ["evaluation", "L_train", "n", "KL", "MC KL", "baseline", "NLL"]],
         )  # fmt: skip
-        for eval_id, r in summary:
+        for e in evaluated:
+            r = e.record
             if r["dataset"] != dataset:
                 continue
-            a = r["averages"]
-            base = by_dataset.get((r["dataset"], r["seq_len"]))
+            a = by_run[e.run_id]
+            base = by_run.get(baselines.get((dataset, r["seq_len"])), {}).get("avg_kl")
             table.add_row(
-                eval_id, str(r["train_length"]), str(r["n_samples"]),
-                _pm(a.get("kl"), a.get("kl_stderr")), _pm(a.get("mc_kl"), None),
-                "-" if base is None else f"{base:.3f}", _pm(a["nll"], a["nll_stderr"]),
+                e.run_id, str(r["train_length"]), str(r["n_samples"]),
+                plus_minus(a["avg_kl"], a["avg_kl_stderr"], 3), plus_minus(a["avg_mc_kl"], None, 3),
+                plus_minus(base, None, 3), plus_minus(a["avg_nll"], a["avg_nll_stderr"], 3),
             )  # fmt: skip
         console.print(table)
     console.print("position-wise: duckdb <warehouse> < queries/training_position_curves.sql")

@@ -1,13 +1,16 @@
 """Position-wise NLL (Eq. E.38) and KL divergence (Eq. E.36) of scored runs, nats per token.
 
-For every run with whole-sample (no_split) log-probs in token_logprobs (or only --run-id):
+The per-position values are a view over the stored tokens (position_metrics, built on
+queries/staging/stg_position_metrics.sql): nothing is written. For every run with whole-sample
+(no_split) log-probs in token_logprobs (or only --run-id), this
   1. checks its token_logprobs (columns, NaN or positive log-probs, conditions, duplicates);
-  2. NLL per position: −mean over samples of log q (queries/position_nll.sql);
-  3. KL per position when the run's config names a reference run ("reference_run_id") whose
-     log-probs are the exact log p of the same samples (queries/position_kl.sql); else NULL;
-  4. replaces the run's rows of position_metrics at that length (run_id, model, train_length
-     from the run's config when it has one, seq_len, position, kl, nll with standard errors);
-and prints the averages over positions (Eqs. E.37, E.39; queries/average_metrics.sql).
+  2. checks that a run whose config names a reference run ("reference_run_id", the exact log p
+     of the same samples) scored the very same tokens (queries/position_kl.sql);
+  3. prints the averages over positions with their standard errors over samples (Eqs. E.37,
+     E.39; queries/average_metrics.sql). NLL per position: −mean over samples of log q
+     (queries/position_nll.sql); KL per position: the closed-form KL of each token where the
+     run has one (token_kl, pipelines.evaluate), else the mean of log p − log q against its
+     reference run, else NULL.
 
 Examples:
   python -m pipelines.position_metrics
@@ -17,7 +20,6 @@ Examples:
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 
@@ -25,10 +27,10 @@ import polars as pl
 from rich.console import Console
 from rich.progress import track
 
-from l2m_analysis.cli import make_parser, run_cli
+from l2m_analysis.cli import make_parser, plus_minus, run_cli
 from l2m_analysis.cli import table as cli_table
 from l2m_analysis.estimators.logprob_checks import validate_token_logprobs_sql
-from l2m_analysis.estimators.position import average_metrics_sql, position_metrics_table
+from l2m_analysis.estimators.position import average_metrics_sql, position_kl_sql
 from l2m_analysis.warehouse import Warehouse
 
 SCORERS = (
@@ -50,14 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         averages = []
         for run_id in track(run_ids, description="position metrics", console=console):
             validate_token_logprobs_sql(wh.con, run_id)
-            config = json.loads(wh.require_run(run_id)["config"] or "{}")
-            rows = position_metrics_table(wh.con, run_id).with_columns(
-                train_length=pl.lit(config.get("train_length"), pl.Int32)
-            )
-            wh.replace_partitions("position_metrics", rows)
+            kl = position_kl_sql(wh.con, run_id)  # refuses a reference with other tokens
             average = average_metrics_sql(wh.con, run_id)
             reference = average["reference_run_id"][0]
-            if reference is not None and rows["kl"].is_null().all():
+            if reference is not None and kl.height == 0:
                 console.print(
                     f"[yellow]{run_id}: its reference run {reference!r} has no no_split rows "
                     "for the same (sample_id, position); kl left NULL[/]"
@@ -70,15 +68,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def print_averages(averages: pl.DataFrame, console: Console) -> None:
     """Average NLL and KL per run (Eqs. E.37, E.39), nats per token."""
     table = cli_table(
-        "Average NLL and KL over positions (nats per token)",
+        "Average NLL and KL over positions (nats per token, ± stderr over samples)",
         [(c, "right" if c.startswith(("seq", "avg")) else "left")
-         for c in ["run", "model", "reference", "seq_len", "avg NLL", "avg KL"]],
+         for c in ["run", "model", "reference", "seq_len", "avg NLL", "avg KL", "KL"]],
     )  # fmt: skip
     for r in averages.iter_rows(named=True):
-        kl = f"{r['avg_kl']:.4f}" if r["avg_kl"] is not None else "-"
         table.add_row(
             r["run_id"], r["model"] or "-", r["reference_run_id"] or "-", str(r["seq_len"]),
-            f"{r['avg_nll']:.4f}", kl,
+            plus_minus(r["avg_nll"], r["avg_nll_stderr"]),
+            plus_minus(r["avg_kl"], r["avg_kl_stderr"]), r["kl_method"] or "-",
         )  # fmt: skip
     console.print(table)
     console.print("position-wise values: SELECT * FROM position_metrics ORDER BY run_id, position")

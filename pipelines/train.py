@@ -11,7 +11,9 @@ settings (paper: Appendix E's lr 5e-5, weight decay 0.01, 2000 warmup, batch 4 G
 text; cpu: a short run for this machine; test). Streams the training curve to the warehouse
 (training_curve) and writes a checkpoint every --checkpoint-every steps to --checkpoint-dir
 (default <warehouse>_checkpoints/<run-id>/latest.pt). A killed run resumes exactly: rerun the
-same command (same --run-id and options).
+same command (same --run-id and options). A completed text run is also written as a Hugging Face
+folder (<checkpoint dir>/hf: config, weights, the corpus's tokenizer.json), which
+pipelines.score_logprobs scores as q (--model <that folder>, or --model train:<run-id>).
 
 Examples:
   python -m pipelines.train --model gpt2-tiny --data gaussian --length 64
@@ -44,6 +46,7 @@ from l2m_analysis.training.checkpoint import (
     load_checkpoint,
 )
 from l2m_analysis.training.config import OPTIMIZER_PRESETS, TEXT_WINDOWS, TrainConfig, make_config
+from l2m_analysis.training.hf_export import export_completed_run, tokenizer_file
 from l2m_analysis.training.loop import train
 from l2m_analysis.training.schedule import cosine_with_warmup, make_optimizer
 from l2m_analysis.warehouse import Warehouse
@@ -103,6 +106,11 @@ def build_parser():
         "--checkpoint-dir", type=Path, default=None,
         help="folder of this run's checkpoint (default <warehouse>_checkpoints/<run-id>/)",
     )  # fmt: skip
+    parser.add_argument(
+        "--tokenizer-file", type=Path, default=None,
+        help="text: the tokenizer.json the corpus was tokenized with, copied into the model "
+        "folder (default: the embedded GPT-NeoX-20B's when the corpus used it)",
+    )  # fmt: skip
     return parser
 
 
@@ -128,6 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with Warehouse.open(args.warehouse) as wh:
         task = runs.make_task(config, wh)
         tokenizer = runs.corpus_tokenizer(wh, config.corpus_run) if config.data == "text" else None
+        tokenizer_path = (
+            tokenizer_file(tokenizer, args.tokenizer_file, config.corpus_run) if tokenizer else None
+        )
         model = build_model(config.model_spec(), config.seed, config.device)
         record = runs.run_record(config, tokenizer, parameter_count(model))
         run_id = wh.start_run(runs.TRAIN_KIND, run_id=args.run_id or default_run_id(config),
@@ -161,7 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             state = train(config, task, model, optimizer, scheduler, state, folder, held_out,
                           commit, on_step)  # fmt: skip
-        wh.finish_run(run_id)
+        exported = export_completed_run(model, config, run_id, state.step, folder, tokenizer_path,
+                                        tokenizer)  # fmt: skip
+        wh.finish_run(run_id, summary={"model_dir": str(exported)} if exported else None)
         final = wh.query(
             "SELECT split, loss FROM training_curve WHERE run_id = ? AND step = ?",
             [run_id, state.step],
@@ -173,6 +186,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"final {what}: train {losses.get('train', float('nan')):.4f}, held-out "
         f"{losses.get('eval', float('nan')):.4f} nats per token; checkpoint {folder / LATEST}"
     )
+    if exported is not None:
+        note = "" if tokenizer_path else " (no tokenizer.json: pass --tokenizer-file to add one)"
+        console.print(
+            f"model folder {exported}{note}; score a corpus with it as q: python -m "
+            f"pipelines.score_logprobs --model train:{run_id} --backend hf ..."
+        )
     console.print(f"next: python -m pipelines.evaluate --train-run {run_id}")
     return 0
 

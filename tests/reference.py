@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import polars as pl
 
 from l2m_analysis.warehouse.schema import BULK_TABLES
@@ -205,3 +206,42 @@ def average_over_positions(per_position: pl.DataFrame, column: str) -> pl.DataFr
         .agg(pl.col(column).mean().alias(f"avg_{column}"))
         .sort("run_id")
     )
+
+
+def _stderr(values: np.ndarray, axis: int = 0) -> np.ndarray:
+    n = values.shape[axis]
+    if n < 2:
+        return np.full(np.delete(values.shape, axis), np.nan)
+    return values.std(axis=axis, ddof=1) / np.sqrt(n)
+
+
+def evaluation_position_table(metrics: dict[str, np.ndarray]) -> pl.DataFrame:
+    """The Python path of pipelines.evaluate before its rows went to token_logprobs: position,
+    kl, kl_stderr, nll, nll_stderr, n from per-sample (n, L) ``kl`` (optional) and ``nll``
+    arrays (nats per token, mean over copies); mc_kl too when given."""
+    nll = metrics["nll"]
+    n, length = nll.shape
+    columns = {
+        "position": np.arange(length, dtype=np.int32),
+        "nll": nll.mean(axis=0),
+        "nll_stderr": _stderr(nll),
+        "n": np.full(length, n, dtype=np.int64),
+    }
+    for name in ("kl", "mc_kl"):
+        values = metrics.get(name)
+        columns[name] = values.mean(axis=0) if values is not None else np.full(length, None)
+        columns[f"{name}_stderr"] = _stderr(values) if values is not None else np.full(length, None)
+    frame = pl.DataFrame(columns, strict=False)
+    floats = [c for c in frame.columns if c not in ("position", "n")]
+    return frame.with_columns(pl.col(floats).cast(pl.Float64).fill_nan(None))
+
+
+def evaluation_averages(metrics: dict[str, np.ndarray]) -> dict[str, float | None]:
+    """Eqs. (E.37), (E.39) as the Python path computed them: mean over positions of each
+    metric, with its standard error over samples of the per-sample averages."""
+    out: dict[str, float | None] = {}
+    for name, values in metrics.items():
+        per_sample = values.mean(axis=1)  # (n,)
+        out[name] = float(per_sample.mean())
+        out[f"{name}_stderr"] = float(_stderr(per_sample)) if per_sample.size > 1 else None
+    return out

@@ -1,14 +1,19 @@
-"""Evaluation end to end on a real warehouse: position-wise KL/NLL with standard errors bound to
-their samples, averages that equal the reported ones, the exact baseline, text NLL, the named
-queries (also through the DuckDB CLI), and the pipelines' errors for bad input."""
+"""Evaluation end to end on a real warehouse: one token row per (sample, position) bound to the
+digest-named samples, position-wise KL/NLL and averages from those rows equal to the Python path
+(to 1e-9), the exact-p reference run, the exact baseline, text NLL, a kill -9 mid-write and its
+resume, the named queries (also through the DuckDB CLI), and the pipelines' errors for bad
+input."""
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -17,13 +22,16 @@ import pytest
 import torch
 
 from l2m_analysis.cli import run_cli
-from l2m_analysis.models.build import configure_torch
+from l2m_analysis.models.build import build_model, configure_torch
 from l2m_analysis.sql import QUERIES_DIR
-from l2m_analysis.training import runs
+from l2m_analysis.training import evaluation, runs
+from l2m_analysis.training.checkpoint import LATEST, default_checkpoint_dir, load_checkpoint
 from l2m_analysis.training.tasks import EVAL_STREAM, digest_array
 from l2m_analysis.warehouse import Warehouse
 from pipelines import evaluate, prepare_corpus, train
+from tests.reference import evaluation_averages, evaluation_position_table
 
+ROOT = Path(__file__).resolve().parents[1]
 CORPUS = "books-tiny"
 NEW_QUERIES = ("training_average_kl", "training_position_curves", "training_average_nll")
 GAUSSIAN = ["--data", "gaussian", "--length", "16", "--copies", "4", "--preset", "test",
@@ -74,19 +82,96 @@ def test_position_metrics_hold_kl_nll_stderr_and_the_samples(warehouse: Path) ->
     assert set(rows["samples_digest"]) == {expected}
 
 
-def test_averages_over_positions_equal_the_reported_averages(warehouse: Path) -> None:
+def python_path(path: Path, train_run: str, n_samples: int) -> dict[str, np.ndarray]:
+    """The per-sample metrics the Python path computes for an evaluation of ``train_run``."""
+    with Warehouse.open(path, create=False) as wh:
+        config, _ = runs.stored_config(wh, train_run)
+        task = runs.make_task(config, wh)
+        folder = default_checkpoint_dir(wh.path, train_run)
+    model = build_model(config.model_spec(), config.seed)
+    load_checkpoint(folder / LATEST, config, model)
+    model.eval()
+    samples = runs.held_out_samples(task, n_samples, seed=evaluate.DEFAULT_EVAL_SEED)
+    metrics = evaluation.evaluate_in_batches(lambda s: task.metrics(model, s, "cpu"), samples, 32)
+    return metrics
+
+
+def assert_curves_match(sql: pl.DataFrame, python: pl.DataFrame, columns: list[str]) -> None:
+    """Two per-position frames, aligned on position, equal to 1e-9 (NULLs where both are)."""
+    joined = python.join(sql.sort("position"), on="position", suffix="_sql")
+    assert joined.height == python.height == sql.height
+    for column in columns:
+        a, b = joined[column], joined[f"{column}_sql"]
+        assert a.is_null().to_list() == b.is_null().to_list(), column
+        diff = (a.cast(pl.Float64) - b.cast(pl.Float64)).abs().max()
+        assert diff is None or diff <= 1e-9, (column, diff)
+
+
+def test_the_queries_reproduce_the_python_path_to_1e_9(warehouse: Path) -> None:
+    for train_run in ("g-gpt2", "g-mamba2", "t-gpt2"):
+        metrics = python_path(warehouse, train_run, 48)
+        table = evaluation_position_table(metrics)
+        eval_id = f"eval-{train_run}"
+        with Warehouse.open(warehouse, create=False) as wh:
+            curves = wh.query_file("training_position_curves", {"run_id": eval_id})
+            nll = wh.query_file("position_nll", {"run_id": eval_id})
+            kl = wh.query_file("position_kl", {"run_id": eval_id})
+            average = wh.query_file("average_metrics", {"run_id": eval_id}).row(0, named=True)
+        gaussian = "kl" in metrics
+        assert_curves_match(curves, table, ["kl", "kl_stderr", "nll", "nll_stderr"])
+        assert_curves_match(nll, table, ["nll", "nll_stderr", "n"])
+        averages = evaluation_averages(metrics)
+        assert abs(average["avg_nll"] - averages["nll"]) <= 1e-9
+        assert abs(average["avg_nll_stderr"] - averages["nll_stderr"]) <= 1e-9
+        if gaussian:
+            assert_curves_match(kl, table, ["kl", "kl_stderr", "n"])
+            assert set(kl["kl_method"]) == {"analytic"}
+            assert abs(average["avg_kl"] - averages["kl"]) <= 1e-9
+            assert abs(average["avg_kl_stderr"] - averages["kl_stderr"]) <= 1e-9
+            # the Monte-Carlo KL against the exact-p run: a float64 log p against the model's
+            # float32 forward, so equal to the Python path's float32 one within float32 noise
+            assert_mc = (kl["mc_kl"] - table["mc_kl"]).abs().max()
+            assert assert_mc < 1e-5 and set(kl["reference_run_id"]) == {f"{eval_id}-exact-p"}
+            assert set(kl["n_token_mismatch"]) == {0}
+            assert abs(average["avg_mc_kl"] - averages["kl"]) < 5 * averages["mc_kl_stderr"]
+        else:
+            assert kl.height == 0 and average["avg_kl"] is None
+
+
+def test_averages_compare_models_on_the_same_samples(warehouse: Path) -> None:
     with Warehouse.open(warehouse, create=False) as wh:
         table = wh.query_file("training_average_kl")
-        for r in table.iter_rows(named=True):
-            stored = json.loads(wh.require_run(r["run_id"])["config"])["averages"]
-            assert r["avg_kl"] == pytest.approx(stored["kl"], rel=1e-12)
-            assert r["avg_nll"] == pytest.approx(stored["nll"], rel=1e-12)
-            assert r["avg_kl_stderr"] == stored["kl_stderr"] > 0
-            # the Monte-Carlo check agrees with the analytic KL
-            assert abs(stored["mc_kl"] - stored["kl"]) < 5 * stored["mc_kl_stderr"]
     assert sorted(table["model"]) == ["gpt2-tiny", "mamba2-tiny"]
     assert set(table["models_on_same_samples"]) == {2}  # both saw the same samples
     assert table["baseline_avg_kl"].is_not_null().all()
+    assert (table["avg_kl_stderr"] > 0).all() and (table["avg_nll_stderr"] > 0).all()
+
+
+def test_one_token_row_per_sample_and_position(warehouse: Path) -> None:
+    rows = query(warehouse, "SELECT run_id, condition, count(*) AS n, count(DISTINCT (sample_id, "
+                 "position)) AS keys, min(sample_id) AS lo, max(sample_id) AS hi, "
+                 "min(token_id) AS min_id FROM token_logprobs WHERE run_id LIKE 'eval-%' "
+                 "GROUP BY ALL ORDER BY run_id")  # fmt: skip
+    expected = {"eval-g-gpt2": 48 * 16, "eval-g-gpt2-exact-p": 48 * 16, "eval-g-mamba2": 48 * 16,
+                "eval-g-mamba2-exact-p": 48 * 16, "eval-t-gpt2": 26 * 32}  # fmt: skip
+    assert dict(zip(rows["run_id"], rows["n"], strict=True)) == expected
+    assert (rows["keys"] == rows["n"]).all() and set(rows["condition"]) == {"no_split"}
+    assert (rows["lo"] == 0).all()
+    text = rows.filter(pl.col("run_id") == "eval-t-gpt2")
+    assert text["min_id"][0] >= 0 and text["hi"][0] == 25  # 26 held-out windows, ids 0..25
+    kl = query(warehouse, "SELECT run_id, count(*) AS n FROM token_kl GROUP BY 1 ORDER BY 1")
+    assert kl.to_dicts() == [{"run_id": "eval-g-gpt2", "n": 768},
+                             {"run_id": "eval-g-mamba2", "n": 768}]  # fmt: skip
+    # the text rows are the held-out windows' tokens, named by their corpus samples
+    with Warehouse.open(warehouse, create=False) as wh:
+        config = wh.query("SELECT config FROM runs WHERE run_id = 'eval-t-gpt2'")["config"][0]
+        owners = json.loads(config)["corpus_sample_ids"]
+        first = wh.query("SELECT token_id FROM tokens WHERE run_id = ? AND sample_id = ? "
+                         "ORDER BY position LIMIT 32", [CORPUS, owners[3]])["token_id"]  # fmt: skip
+        scored = wh.query("SELECT token_id FROM token_logprobs WHERE run_id = 'eval-t-gpt2' "
+                          "AND sample_id = 3 ORDER BY position")["token_id"]  # fmt: skip
+    assert len(owners) == 26 and all(o % 10 == 0 for o in owners)
+    assert scored.to_list() == first.to_list()
 
 
 def test_the_baseline_is_exact(warehouse: Path) -> None:
@@ -115,6 +200,60 @@ def test_rerunning_evaluate_replaces_its_rows(warehouse: Path) -> None:
     rows = query(warehouse, "SELECT n FROM position_metrics WHERE run_id = 'eval-g-gpt2'")
     assert set(rows["n"]) == {16}
     assert query(warehouse, "SELECT count(*) AS n FROM position_metrics")["n"][0] == before
+    tokens = query(warehouse, "SELECT run_id, count(*) AS n FROM token_logprobs WHERE run_id "
+                   "LIKE 'eval-g-gpt2%' GROUP BY 1")  # fmt: skip
+    assert set(tokens["n"]) == {16 * 16} and tokens.height == 2  # model and its exact p
+    # the same options again: nothing to write, nothing duplicated
+    assert run_cli(evaluate.main, ["--warehouse", str(warehouse), "--train-run", "g-gpt2",
+                                   "--samples", "16"]) == 0  # fmt: skip
+    again = query(warehouse, "SELECT count(*) AS n FROM token_logprobs WHERE run_id LIKE "
+                  "'eval-g-gpt2%'")["n"][0]  # fmt: skip
+    assert again == 2 * 16 * 16
+
+
+def token_rows_of(path: Path, run_id: str) -> pl.DataFrame:
+    return query(path, "SELECT sample_id, position, token_id, logprob FROM token_logprobs "
+                 "WHERE run_id = ? ORDER BY sample_id, position", [run_id])  # fmt: skip
+
+
+@pytest.mark.slow  # kill -9 of an evaluation subprocess
+def test_an_evaluation_killed_mid_write_resumes_without_duplicates(warehouse: Path) -> None:
+    # one sample per committed block: 200 blocks of three files each
+    options = ["--warehouse", str(warehouse), "--train-run", "g-mamba2", "--samples", "200",
+               "--rows-per-file", "16", "--no-baseline"]  # fmt: skip
+    assert run_cli(evaluate.main, [*options, "--run-id", "straight"]) == 0
+    killed = [*options, "--run-id", "killed"]
+    folder = warehouse.parent / f"{warehouse.stem}_parquet" / "token_logprobs" / "run_id=killed"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.evaluate", *killed],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 240
+    while len(list(folder.glob("*.parquet"))) < 3 and proc.poll() is None:
+        assert time.monotonic() < deadline, "no block was committed"
+        time.sleep(0.002)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, f"finished before the kill: {proc.stderr.read()}"
+    partial = query(warehouse, "SELECT count(*) AS n FROM token_logprobs WHERE run_id = 'killed'")
+    assert 0 < partial["n"][0] < 200 * 16
+    assert run_cli(evaluate.main, killed) == 0  # the same command resumes
+    for suffix in ("", "-exact-p"):
+        a, b = (
+            token_rows_of(warehouse, f"straight{suffix}"),
+            token_rows_of(warehouse, f"killed{suffix}"),
+        )
+        assert b.height == 200 * 16 and b.select("sample_id", "position").is_unique().all()
+        assert a.equals(b), suffix
+    counts = query(warehouse, "SELECT count(*) AS n, count(DISTINCT (sample_id, position)) AS k "
+                   "FROM token_kl WHERE run_id = 'killed'")  # fmt: skip
+    assert counts.row(0) == (200 * 16, 200 * 16)
+    with Warehouse.open(warehouse, create=False) as wh:
+        curves = [wh.query_file("position_kl", {"run_id": r}) for r in ("straight", "killed")]
+    assert_curves_match(curves[1], curves[0], ["kl", "kl_stderr", "mc_kl", "n"])
 
 
 def duckdb_cli() -> str:

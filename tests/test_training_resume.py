@@ -63,7 +63,8 @@ def positions(warehouse: Path) -> pl.DataFrame:
     assert run_cli(evaluate.main, ["--warehouse", str(warehouse), "--samples", "32",
                                    "--no-baseline"]) == 0  # fmt: skip
     with Warehouse.open(warehouse, create=False) as wh:
-        return wh.query("SELECT * FROM position_metrics ORDER BY position")
+        return wh.query("SELECT * FROM position_metrics WHERE run_id = ? ORDER BY position",
+                        [f"eval-{RUN}"])  # fmt: skip
 
 
 @pytest.mark.slow  # kill -9 of a training subprocess

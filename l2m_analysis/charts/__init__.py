@@ -20,6 +20,7 @@ from l2m_analysis.charts.l2m import l2m_chart
 from l2m_analysis.charts.position import average_metric_chart, position_metric_chart
 from l2m_analysis.charts.render import chart_spec, save_chart, to_html, to_png, to_svg
 from l2m_analysis.charts.theme import register_theme, use_theme
+from l2m_analysis.charts.trained_q import trained_q_chart
 from l2m_analysis.charts.two_point import two_point_mi_chart
 
 use_theme()
@@ -35,6 +36,7 @@ __all__ = [
     "l2m_chart",
     "position_metric_chart",
     "ratio_chart",
+    "trained_q_chart",
     "register_theme",
     "save_chart",
     "to_html",

@@ -20,6 +20,7 @@ QUERIES = (
     "training_position_curves",
     "training_average_kl",
     "training_average_nll",
+    "trained_q_bipartite_mi",
 )
 
 
@@ -37,8 +38,16 @@ class ReportFrames:
     warehouse: str = ""
 
     def runs_of(self, kind: str) -> list[str]:
-        """The run ids of ``kind`` (runs.kind: llm, oracle, corpus, gaussian_exact, …)."""
-        return sorted(self.runs.filter(pl.col("kind") == kind)["run_id"])
+        """The run ids of ``kind`` (runs.kind: llm, oracle, corpus, gaussian_exact, …); the
+        llm runs whose q is a model trained here are left out (``trained_q_runs``: they have a
+        figure of their own)."""
+        runs = sorted(self.runs.filter(pl.col("kind") == kind)["run_id"])
+        return [r for r in runs if r not in self.trained_q_runs()] if kind == "llm" else runs
+
+    def trained_q_runs(self) -> list[str]:
+        """The scoring runs whose q is a model trained by pipelines.train."""
+        q = self.queries.get("trained_q_bipartite_mi", pl.DataFrame({"run_id": [], "q_kind": []}))
+        return sorted(set(q.filter(q_kind="trained")["run_id"]))
 
     def estimates(self, run_id: str) -> pl.DataFrame:
         """The run's rows of ``mi_estimates``."""

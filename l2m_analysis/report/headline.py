@@ -2,6 +2,7 @@
 interval and a link to its chart. Adding an entry is one function in ``HEADLINE``.
 
 * text β per estimator of each language-model run, q named with its caveat (Appx. A.II, A.VI);
+* the bipartite MI each model trained here captures as q, beside the pretrained q's;
 * α of each corpus's two-point MI, with its bias floor C (Eq. A.18);
 * the Gaussian check: the exact β of each family against the one estimated from oracle samples;
 * the L²M verdict per architecture against the exact sub-volume law (Theorems 5.2, 5.4).
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+import polars as pl
 
 from l2m_analysis.charts.theme import ESTIMATOR_LABELS
 from l2m_analysis.fits import describe
@@ -67,6 +69,26 @@ def text_beta(f: ReportFrames) -> list[Answer]:
                 label, beta = ESTIMATOR_LABELS[est], describe.exponent(row)
                 out.append(Answer(question, label, beta, note, link))
     return out
+
+
+def trained_q(f: ReportFrames) -> list[Answer]:
+    """How much of the text's I_BP each trained architecture captures as q: its vCLUB estimate
+    at ℓ = L/2, L = its training length, beside each pretrained q's at the same L."""
+    rows = f.queries.get("trained_q_bipartite_mi", pl.DataFrame()).filter(
+        estimator="vclub", ratio=2
+    ) if f.trained_q_runs() else pl.DataFrame()  # fmt: skip
+    out, question = [], "Bipartite MI of text captured with each trained model as q (vCLUB)"
+    for r in rows.filter(q_kind="trained", length=pl.col("train_length")).iter_rows(named=True):
+        same = rows.filter(q_kind="pretrained", length=r["length"]).iter_rows(named=True)
+        beside = "; ".join(f"{p['q']}: {_pm(p)}" for p in same)
+        topic = f"{r['preset']} trained at L = {r['train_length']}"
+        note = f"at L = {r['length']}; {beside or 'no pretrained q at this L'}"
+        out.append(Answer(question, topic, _pm(r), note, anchor("trained-q")))
+    return out
+
+
+def _pm(row: dict) -> str:
+    return f"{row['value']:.3f} ± {1.96 * (row['stderr'] or 0):.3f} nats"
 
 
 def two_point_alpha(f: ReportFrames) -> list[Answer]:
@@ -154,7 +176,7 @@ def l2m_verdicts(f: ReportFrames) -> list[Answer]:
     return out
 
 
-HEADLINE = (text_beta, two_point_alpha, gaussian_check, l2m_verdicts)
+HEADLINE = (text_beta, trained_q, two_point_alpha, gaussian_check, l2m_verdicts)
 MARKS = {None: "", True: '<span class="ok">✓</span> ', False: '<span class="fail">✗</span> '}
 
 

@@ -85,6 +85,18 @@ def _curves(f: ReportFrames, data: str, metric: str):
     return _when(rows, charts.position_metric_chart, metric=metric)
 
 
+def _trained_q(f: ReportFrames, _: str):
+    rows = f.queries["trained_q_bipartite_mi"]
+    return charts.trained_q_chart(rows) if f.trained_q_runs() else None
+
+
+def _scored_only(f: ReportFrames, rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` without the evaluations of trained models (and their exact-p runs), which the
+    training curves draw."""
+    trained = f.runs_of("evaluation") + f.runs_of("evaluation_reference")
+    return rows.filter(~pl.col("run_id").is_in(trained)) if rows.height else rows
+
+
 def _l2m(f: ReportFrames, _: str):
     exact = f.mi_estimates.filter(source="gaussian_subvolume", estimator="exact")
     exact = exact.filter(run_id=exact["run_id"].min()) if exact.height else exact
@@ -93,6 +105,11 @@ def _l2m(f: ReportFrames, _: str):
 
 FIGURES: tuple[Chart, ...] = (
     *_scored("fig2", "llm", "text"),
+    Chart("fig2", "trained-q", "Bipartite MI with each trained architecture as q",
+          "Each text model trained here scored the books as q (score_logprobs --model "
+          "train:<run>, on samples it never trained on), beside the pretrained q: a weaker q "
+          "captures less of the text's I_BP; a q whose state cannot grow (Mamba, Mamba2) "
+          "should flatten as L grows once its state is full (Section 5).", _one, _trained_q),
     Chart("fig2", "two-point", "Two-point MI of {key} (Fig. 2 e–f, A.4)",
           "Grassberger I_d beside the shuffle baseline (the estimator's bias floor) and the fit "
           "I_d = A·d^−α + C (Eq. A.18).", lambda f: f.queries["two_point_mi"]["run_id"].unique(),
@@ -118,8 +135,9 @@ FIGURES: tuple[Chart, ...] = (
     *(Chart("fig45", f"scored-{m}", f"Position-wise {m.upper()} of scored runs",
             "Per position of whole samples, nats per token (for continuous tokens NLL is a "
             "differential cross entropy).", _one,
-            lambda f, _, m=m: _when(f.queries[f"position_{m}"], charts.position_metric_chart,
-                                    metric=m)) for m in ("nll", "kl")),
+            lambda f, _, m=m: _when(_scored_only(f, f.queries[f"position_{m}"]),
+                                    charts.position_metric_chart, metric=m))
+      for m in ("nll", "kl")),
     Chart("l2m-condition", "l2m", "History state against the required bipartite MI (Section 5)",
           "dim(z_L/2) of each architecture against the exact bipartite MI of the sub-volume "
           "Gaussian (one number per token): GPT-2's KV cache grows with L and keeps up; the SSM "

@@ -3,7 +3,8 @@
 A backend holds a loaded model (GPU memory, vLLM's worker processes), so it cannot travel to a
 Dask worker; a *spec* can: a small frozen (hashable, picklable) description whose ``open()``
 loads the backend where the work runs. ``LLMSpec`` is ``--model``/``--backend`` of
-``score_logprobs`` (resolved to a folder by ``resolve_model`` without loading weights);
+``score_logprobs`` (resolved to a folder by ``resolve_model`` without loading weights: a local
+folder, ``smollm2`` or ``train:<run id>``, a text model trained by pipelines.train);
 ``MarkovOracleSpec`` is the exact Markov-chain scorer. ``opened(spec)`` opens a backend as a
 context manager that shuts it down (vLLM holds processes and memory until then).
 """
@@ -20,9 +21,11 @@ import numpy as np
 
 from l2m_analysis.scoring.backend import ScoringBackend
 from l2m_analysis.scoring.pretrained import require_backend
+from l2m_analysis.warehouse.location import MODEL_FOLDER, checkpoint_dir_for, resolve_catalog
 
 BACKENDS = ("vllm", "hf")
 EMBEDDED_MODEL = "smollm2"
+TRAINED_PREFIX = "train:"  # --model train:<run id>: a text model trained by pipelines.train
 
 
 class BackendSpec(Protocol):
@@ -31,12 +34,22 @@ class BackendSpec(Protocol):
     def open(self) -> ScoringBackend: ...
 
 
-def resolve_model(spec: str) -> tuple[Path, Any]:
-    """(folder, ``pretrained.ModelIdentity``) of ``--model``; clear errors for a bad folder."""
+def resolve_model(spec: str, warehouse: str | Path | None = None) -> tuple[Path, Any]:
+    """(folder, ``pretrained.ModelIdentity``) of ``--model``; clear errors for a bad folder.
+
+    ``train:<run id>``: the model folder of a text training run of ``warehouse``
+    (``<warehouse>_checkpoints/<run id>/hf``, written by pipelines.train when the run completes).
+    """
     from l2m_analysis.assets import embedded_smollm2
     from l2m_analysis.scoring.pretrained import model_identity
 
-    folder = embedded_smollm2() if spec == EMBEDDED_MODEL else Path(spec).expanduser()
+    if spec == EMBEDDED_MODEL:
+        folder = embedded_smollm2()
+    elif spec.startswith(TRAINED_PREFIX):
+        run_id = spec.removeprefix(TRAINED_PREFIX)
+        folder = checkpoint_dir_for(resolve_catalog(warehouse), run_id) / MODEL_FOLDER
+    else:
+        folder = Path(spec).expanduser()
     return folder, model_identity(folder)
 
 

@@ -74,11 +74,17 @@ class HFBackend(LocalLLMBackend):
         self.torch = torch
         self.dtype, self.device, self.attn = dtype, device, attn_implementation
         self.max_batch_tokens, self.reuse_kv = int(max_batch_tokens), bool(reuse_kv)
+        options = {"dtype": getattr(torch, dtype), "local_files_only": True}
         try:
-            model = AutoModelForCausalLM.from_pretrained(
-                str(self.model_dir), dtype=getattr(torch, dtype),
-                attn_implementation=attn_implementation, local_files_only=True,
-            )  # fmt: skip
+            try:
+                model = AutoModelForCausalLM.from_pretrained(
+                    str(self.model_dir), attn_implementation=attn_implementation, **options
+                )
+            except ValueError as err:  # a model without attention (Mamba) refuses the option
+                if "attention implementation" not in str(err):
+                    raise
+                model = AutoModelForCausalLM.from_pretrained(str(self.model_dir), **options)
+                self.attn = None
         except (OSError, ValueError) as err:
             raise InputError(f"cannot load a causal LM from {self.model_dir}: {err}",
                              "pass a folder written by save_pretrained") from err  # fmt: skip

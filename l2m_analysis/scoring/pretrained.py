@@ -18,6 +18,7 @@ import numpy as np
 from l2m_analysis.assets import _read_record, sha256_file
 from l2m_analysis.errors import InputError
 from l2m_analysis.scoring.backend import ScoreRequest, ScoringBackend
+from l2m_analysis.warehouse.location import CHECKPOINT_FILE, MODEL_FOLDER
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
 #: backend name -> (module that must be importable, how to install it)
@@ -47,8 +48,12 @@ class ModelIdentity:
 
 
 def check_model_folder(folder: str | Path) -> Path:
-    """The folder as a Path if it holds config.json and weights; else an InputError."""
+    """The folder as a Path if it holds config.json and weights; else an InputError (which
+    explains a training checkpoint folder, and a trained model folder not written yet)."""
     path = Path(folder).expanduser()
+    training = _training_folder_problem(path)
+    if training is not None:
+        raise InputError(*training)
     if not path.is_dir():
         raise InputError(
             f"model folder {str(path)!r} does not exist",
@@ -67,13 +72,43 @@ def check_model_folder(folder: str | Path) -> Path:
     return path
 
 
+def _training_folder_problem(path: Path) -> tuple[str, str] | None:
+    """(problem, fix) for a training run's checkpoint folder (``latest.pt``, no config.json),
+    or for the model folder ``<checkpoint folder>/hf`` of a run that has not completed; None
+    for anything else. pipelines.train writes a text run's model folder only at its end."""
+    checkpoint = path / CHECKPOINT_FILE
+    if (
+        path.name == MODEL_FOLDER
+        and not path.exists()
+        and (path.parent / CHECKPOINT_FILE).is_file()
+    ):
+        checkpoint = path.parent / CHECKPOINT_FILE
+    elif not checkpoint.is_file() or (path / "config.json").is_file():
+        return None
+    export = checkpoint.parent / MODEL_FOLDER
+    if export.is_dir() and export != path:
+        return (
+            f"{path} is a training checkpoint folder ({CHECKPOINT_FILE}), not a Hugging Face "
+            "model folder; the run completed and wrote its model folder beside it",
+            f"pass --model {export}",
+        )
+    return (
+        f"{path} is the folder of a half-trained (or Gaussian) training run: its checkpoint "
+        f"{checkpoint} has no model folder {export}, which pipelines.train writes only when a "
+        "text run completes",
+        "finish the training first (rerun the same python -m pipelines.train command: it "
+        f"resumes from {CHECKPOINT_FILE}), then pass --model {export}",
+    )
+
+
 def _weight_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
 
 
 def model_identity(folder: str | Path, bos_id: int | None = None) -> ModelIdentity:
     """Identity of a local model folder. ``bos_id``: explicit, else the folder's record
-    (l2m_model.json), else ``config.bos_token_id``."""
+    (l2m_model.json), else ``config.bos_token_id``; ``max_length``: the record's, else the
+    config's positions."""
     path = check_model_folder(folder)
     config = json.loads((path / "config.json").read_text())
     text = config.get("text_config") or config
@@ -89,7 +124,7 @@ def model_identity(folder: str | Path, bos_id: int | None = None) -> ModelIdenti
             digest.update(w.name.encode() + b"\0")
         digest.update(bytes.fromhex(sha256_file(w)))
     tok = path / "tokenizer.json"
-    max_length = text.get("max_position_embeddings") or text.get("n_positions")
+    max_length = record.get("max_length") or engine_positions(path)
     return ModelIdentity(
         name=record.get("name", path.name),
         weights_sha256=digest.hexdigest() if len(weights) > 1 else sha256_file(weights[0]),
@@ -98,6 +133,15 @@ def model_identity(folder: str | Path, bos_id: int | None = None) -> ModelIdenti
         max_length=int(max_length) if max_length else None,
         bos_id=int(bos_id),
     )
+
+
+def engine_positions(folder: Path) -> int | None:
+    """The positions a model's config provides (what an engine may allocate; a folder's
+    l2m_model.json may vouch for a shorter scoring window, ``ModelIdentity.max_length``)."""
+    config = json.loads((Path(folder) / "config.json").read_text())
+    text = config.get("text_config") or config
+    positions = text.get("max_position_embeddings") or text.get("n_positions")
+    return int(positions) if positions else None
 
 
 def check_context_window(max_length: int | None, needed: int, model: str) -> None:

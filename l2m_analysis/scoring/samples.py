@@ -4,16 +4,19 @@
 scoring run takes the first L tokens of ``n`` of them (L = L_max, 2048 in the paper) among the
 samples that hold at least L tokens: seeded, spread evenly over documents (round robin, so that
 no book dominates and every X′ can come from another document), kept in corpus order.
-Scored sample i is corpus sample ``corpus_sample_ids[i]`` of document ``doc_ids[i]``.
+Scored sample i is corpus sample ``corpus_sample_ids[i]`` of document ``doc_ids[i]``. A q
+trained on the corpus run itself (pipelines.train) is scored only on the samples it held out.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from l2m_analysis.assets import _read_record
 from l2m_analysis.errors import InputError
 from l2m_analysis.scoring.driver import TokenWindows
 
@@ -54,6 +57,16 @@ def choose_samples(
         .sort("sample_id")
     )
     return CorpusChoice(chosen["sample_id"].to_numpy(), chosen["doc_id"].to_numpy())
+
+
+def unseen_by_model(lengths: pl.DataFrame, model_dir: str | Path, corpus_run: str) -> pl.DataFrame:
+    """The rows of ``lengths`` (one per corpus sample) a q may be scored on: all of them, except
+    when q was trained by pipelines.train on this very corpus run (its folder's l2m_model.json
+    says so) — then only the samples it held out, so that no training window is scored."""
+    record = _read_record(Path(model_dir)) or {}
+    if record.get("source") != "pipelines.train" or record.get("corpus_run") != corpus_run:
+        return lengths
+    return lengths.filter(pl.col("sample_id") % int(record["holdout_every"]) == 0)
 
 
 def windows_from_tokens(tokens: pl.DataFrame, choice: CorpusChoice, length: int) -> TokenWindows:

@@ -22,6 +22,7 @@ before the engine starts). Shut the engine down with ``close()``; the process ma
 from __future__ import annotations
 
 import gc
+import json
 import os
 import time
 from collections.abc import Sequence
@@ -32,7 +33,8 @@ import numpy as np
 
 from l2m_analysis.errors import InputError
 from l2m_analysis.scoring.backend import ScoreRequest
-from l2m_analysis.scoring.pretrained import LocalLLMBackend, require_backend
+from l2m_analysis.scoring.llm_checks import check_vllm_cpu_support
+from l2m_analysis.scoring.pretrained import LocalLLMBackend, engine_positions, require_backend
 
 BIND_ENV = "VLLM_CPU_OMP_THREADS_BIND"
 
@@ -74,11 +76,14 @@ class VLLMBackend(LocalLLMBackend):
 
         self.on_cpu = not torch.cuda.is_available()
         self.binding = None
+        if self.on_cpu:
+            config = json.loads((self.model_dir / "config.json").read_text())
+            check_vllm_cpu_support(config, self.identity.name)
         if self.on_cpu:  # read when the engine starts: bind before creating it
             self.binding = os.environ.get(BIND_ENV) or cpu_binding(tensor_parallel_size,
                                                                    cpu_threads)  # fmt: skip
             os.environ[BIND_ENV] = self.binding
-        self.max_model_len = max_model_len or self.max_length
+        self.max_model_len = max_model_len or engine_positions(self.model_dir)
         self.options = {
             "dtype": dtype, "tensor_parallel_size": tensor_parallel_size,
             "gpu_memory_utilization": gpu_memory_utilization,

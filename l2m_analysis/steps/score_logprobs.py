@@ -3,7 +3,8 @@
 
 Before any model is loaded or any row written: the model folder, the plan, the context length,
 the corpus's tokenizer (it must be the model's) and the vocabulary are checked. Samples are
-chosen with the seed (spread over documents), X′ comes from a seeded cross-document
+chosen with the seed (spread over documents; a q trained on this corpus run only among the
+samples it held out), X′ comes from a seeded cross-document
 derangement, and the run records q (name, weights and tokenizer sha256, BOS), the backend, the
 plan and the chosen samples, then the throughput.
 """
@@ -22,7 +23,7 @@ from l2m_analysis.scoring.backends import EMBEDDED_MODEL, LLMSpec, opened, resol
 from l2m_analysis.scoring.driver import ScoringSummary
 from l2m_analysis.scoring.llm_checks import check_context, check_corpus_for_model, check_vocabulary
 from l2m_analysis.scoring.plan import RATIOS
-from l2m_analysis.scoring.samples import choose_samples, windows_from_tokens
+from l2m_analysis.scoring.samples import choose_samples, unseen_by_model, windows_from_tokens
 from l2m_analysis.warehouse import Warehouse
 
 
@@ -63,7 +64,7 @@ def score_logprobs(
 ) -> ScoredRun:
     """Check, choose the samples, register (or resume) the run and score it."""
     stages = stages or Stages.quiet()
-    model_dir, identity = resolve_model(options.model)  # missing folder: a clear error
+    model_dir, identity = resolve_model(options.model, wh.path)  # bad folder: a clear error
     splits = tuple(sorted(set(options.splits or default_splits(options.length))))
     plan = ScoringPlan(options.samples, splits, batch_size=options.batch_size,
                        ratios=tuple(options.ratios))  # fmt: skip
@@ -76,6 +77,7 @@ def score_logprobs(
         "WHERE run_id = ? GROUP BY sample_id",
         [options.corpus_run],
     )
+    lengths = unseen_by_model(lengths, model_dir, options.corpus_run)  # a trained q: held out
     choice = choose_samples(lengths, options.length, options.samples, options.seed,
                             options.corpus_run)  # fmt: skip
     wh.con.register("_chosen", pl.DataFrame({"sample_id": choice.corpus_sample_ids}))

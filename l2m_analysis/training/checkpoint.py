@@ -20,9 +20,10 @@ import torch
 
 from l2m_analysis.errors import InputError
 from l2m_analysis.training.config import TrainConfig
+from l2m_analysis.warehouse.location import CHECKPOINT_FILE, checkpoint_dir_for
 
 FORMAT = 1
-LATEST = "latest.pt"
+LATEST = CHECKPOINT_FILE
 
 
 @dataclass
@@ -39,8 +40,7 @@ class TrainState:
 
 def default_checkpoint_dir(warehouse_path: Path, run_id: str) -> Path:
     """``<catalog dir>/<catalog stem>_checkpoints/<run_id>``."""
-    warehouse_path = Path(warehouse_path)
-    return warehouse_path.parent / f"{warehouse_path.stem}_checkpoints" / run_id
+    return checkpoint_dir_for(warehouse_path, run_id)
 
 
 def save_checkpoint(

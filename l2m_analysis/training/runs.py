@@ -54,7 +54,8 @@ def make_task(config: TrainConfig, wh: Warehouse | None = None) -> GaussianTask 
             f"held-out samples of >= {config.length} tokens",
             "use a shorter --length, a larger corpus, or --windows all",
         )
-    return TextTask(train, held_out, config.bos_id, config.seed)
+    held_ids = owners[text_data.held_out(owners, config.holdout_every)]
+    return TextTask(train, held_out, config.bos_id, config.seed, held_ids)
 
 
 def held_out_samples(task: GaussianTask | TextTask, n: int, seed: int):

@@ -63,13 +63,13 @@ class GaussianTask:
     def train_batch(self, step: int, batch_size: int) -> np.ndarray:
         return self.samples(TRAIN_STREAM, np.arange(step * batch_size, (step + 1) * batch_size))
 
-    def _forward(self, model, tokens: np.ndarray, device: str):
+    def _forward(self, model, tokens: np.ndarray, device: str, moments=None):
         z = torch.as_tensor(tokens, dtype=torch.float32, device=device)  # (B, L, C)
         inputs = torch.cat([torch.zeros_like(z[:, :1]), z[:, :-1]], dim=1)  # BOS, w_1..w_{L-1}
         mean_q, std_q = model(inputs)  # (B, L, C) each
         mean_p, std_p = (
             torch.as_tensor(a, dtype=torch.float32, device=device)
-            for a in self.exact_moments(tokens)
+            for a in (moments or self.exact_moments(tokens))
         )
         return z, mean_q, std_q, mean_p, std_p
 
@@ -79,16 +79,25 @@ class GaussianTask:
         return losses.gaussian_kl_loss(mean_q, std_q, mean_p, std_p)
 
     @torch.no_grad()
-    def metrics(self, model, tokens: np.ndarray, device: str) -> dict[str, np.ndarray]:
+    def metrics(
+        self, model, tokens: np.ndarray, device: str, exact_log_p: bool = False
+    ) -> dict[str, np.ndarray]:
         """Per sample and position (n, L): kl (analytic, Eq. E.36 given the prefix), mc_kl
-        (log p − log q of the sample), nll (Eq. E.38); all per token, mean over copies."""
-        z, mean_q, std_q, mean_p, std_p = self._forward(model, tokens, device)
+        (log p − log q of the sample), nll (Eq. E.38), all per token, mean over copies, from
+        the model's float32 forward; with ``exact_log_p`` also log_p, the exact log-density of
+        each token (summed over its copies, in float64: what the oracle scores)."""
+        moments = self.exact_moments(tokens)
+        z, mean_q, std_q, mean_p, std_p = self._forward(model, tokens, device, moments)
         out = {
             "kl": losses.gaussian_kl_per_position(mean_q, std_q, mean_p, std_p),
             "mc_kl": losses.gaussian_mc_kl_per_position(z, mean_q, std_q, mean_p, std_p),
             "nll": losses.gaussian_nll_per_position(z, mean_q, std_q),
         }
-        return {k: v.double().cpu().numpy() for k, v in out.items()}
+        result = {k: v.double().cpu().numpy() for k, v in out.items()}
+        if exact_log_p:
+            exact = losses.gaussian_log_density(*(torch.as_tensor(a) for a in (tokens, *moments)))
+            result["log_p"] = exact.sum(dim=-1).numpy()
+        return result
 
     def baseline_kl(self) -> np.ndarray:
         """KL^(i) of the unconditional model q = N(0, 1) per variable (every marginal), exactly:
@@ -103,9 +112,14 @@ class GaussianTask:
 class TextTask:
     """Token windows (n, L) int64; the model sees BOS + w_1..w_{L-1} and predicts w_1..w_L."""
 
-    def __init__(self, train: np.ndarray, held_out: np.ndarray, bos_id: int, seed: int):
+    def __init__(
+        self, train: np.ndarray, held_out: np.ndarray, bos_id: int, seed: int,
+        held_out_ids: np.ndarray | None = None,
+    ):  # fmt: skip
         self.train = np.asarray(train, dtype=np.int64)
         self.held_out = np.asarray(held_out, dtype=np.int64)
+        # the corpus sample each held-out window comes from (None when not known)
+        self.held_out_ids = held_out_ids
         self.length = self.train.shape[1]
         self.bos_id = bos_id
         self.seed = seed
@@ -139,6 +153,9 @@ class TextTask:
         return self._forward(model, ids, device).mean()
 
     @torch.no_grad()
-    def metrics(self, model, ids: np.ndarray, device: str) -> dict[str, np.ndarray]:
-        """nll per sample and position (n, L), nats (Eq. E.38)."""
+    def metrics(
+        self, model, ids: np.ndarray, device: str, exact_log_p: bool = False
+    ) -> dict[str, np.ndarray]:
+        """nll per sample and position (n, L), nats (Eq. E.38); p is unknown for text, so
+        ``exact_log_p`` adds nothing."""
         return {"nll": self._forward(model, ids, device).double().cpu().numpy()}

@@ -38,11 +38,16 @@ def corpus_windows(
     return np.asarray(owners, np.int64), np.stack(rows)
 
 
+def held_out(owners: np.ndarray, holdout_every: int) -> np.ndarray:
+    """Which windows are held out for evaluation: those of samples with id % holdout_every == 0."""
+    return owners % holdout_every == 0
+
+
 def split_holdout(
     owners: np.ndarray, rows: np.ndarray, holdout_every: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(train windows, held-out windows): held out when the sample id % holdout_every == 0."""
-    held = owners % holdout_every == 0
+    """(train windows, held-out windows)."""
+    held = held_out(owners, holdout_every)
     return rows[~held], rows[held]
 
 

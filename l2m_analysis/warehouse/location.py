@@ -1,7 +1,9 @@
-"""Where a warehouse lives: the catalog file the user names and the data folder beside it.
+"""Where a warehouse lives: the catalog file the user names and the folders beside it.
 
 ``--warehouse warehouse/l2m.duckdb`` (default ``$L2M_WAREHOUSE`` or ``warehouse/l2m.duckdb``) names
-the catalog; the data are in ``warehouse/l2m_parquet/``, marked by ``_warehouse.json``.
+the catalog; the data are in ``warehouse/l2m_parquet/``, marked by ``_warehouse.json``; training
+runs keep their checkpoint in ``warehouse/l2m_checkpoints/<run>/latest.pt`` and a completed text
+run its Hugging Face model folder in ``warehouse/l2m_checkpoints/<run>/hf/``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ DEFAULT_WAREHOUSE = Path("warehouse") / "l2m.duckdb"
 WAREHOUSE_ENV = "L2M_WAREHOUSE"
 MARKER = "_warehouse.json"
 FORMAT = "l2m-analysis warehouse"
+CHECKPOINT_FILE = "latest.pt"  # a training run's checkpoint, in its checkpoint folder
+MODEL_FOLDER = "hf"  # a completed text run's Hugging Face folder, in its checkpoint folder
 
 
 def default_warehouse_path() -> Path:
@@ -39,3 +43,9 @@ def resolve_catalog(path: str | Path | None) -> Path:
 def data_root_for(catalog: Path) -> Path:
     """The data folder of the catalog ``<dir>/<stem>.duckdb``: ``<dir>/<stem>_parquet``."""
     return catalog.parent / f"{catalog.stem}_parquet"
+
+
+def checkpoint_dir_for(catalog: Path, run_id: str) -> Path:
+    """A training run's default checkpoint folder: ``<dir>/<stem>_checkpoints/<run_id>``."""
+    catalog = Path(catalog)
+    return catalog.parent / f"{catalog.stem}_checkpoints" / run_id

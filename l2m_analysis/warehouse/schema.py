@@ -4,11 +4,16 @@ Every table is a folder of Parquet files under ``<warehouse>_parquet/<table>/``,
 run (``run_id=<id>/``), exposed to SQL as a view of the same name (``catalog.py``). Tables differ
 only in how their files are written (``store.py``):
 
-* **bulk tables** (``BULK_TABLES``: token_logprobs, tokens, counts) are appended batch by batch:
-  a file per batch key, never rewritten, so a killed producer resumes where it stopped;
-* **result tables** (``RESULT_TABLES``: runs, entropies, mi_estimates, fits, position_metrics)
-  hold one file per *partition* — the columns in ``PARTITIONS`` — and a step that recomputes a
-  partition replaces exactly that file, never another.
+* **bulk tables** (``BULK_TABLES``: token_logprobs, token_kl, tokens, counts, training_curve)
+  are appended batch by batch: a file per batch key, never rewritten, so a killed producer
+  resumes where it stopped;
+* **result tables** (``RESULT_TABLES``: runs, entropies, mi_estimates, fits,
+  exact_position_metrics) hold one file per *partition* — the columns in ``PARTITIONS`` — and a
+  step that recomputes a partition replaces exactly that file, never another.
+
+``position_metrics`` is not a table: it is a view over ``token_logprobs`` and ``token_kl``
+(``queries/staging/stg_position_metrics.sql``), so per-position KL and NLL are always the
+query's answer over the stored tokens.
 
 Units: log-probabilities, entropies, MI, NLL and KL are in nats. ``position`` is the 0-based
 index of the scored token in its ORIGINAL sample (BOS excluded), so the Y-tokens of a pair keep
@@ -47,6 +52,18 @@ BULK_TABLES: dict[str, pa.Schema] = {
             ("position", pa.int32()),  # index in the ORIGINAL sample, 0-based, BOS excluded
             ("token_id", pa.int64()),  # -1 for continuous (Gaussian) tokens
             ("logprob", pa.float64()),  # nats; a log-density for continuous tokens
+        ]
+    ),
+    # the closed-form KL of a no_split token's conditional, where the producer knows p exactly
+    # (pipelines.evaluate on the Gaussian): one row per token_logprobs row of the same run
+    "token_kl": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("sample_id", pa.int64()),
+            ("position", pa.int32()),  # as in token_logprobs
+            # KL(p(.|w_<pos) || q(.|w_<pos)) given the sample's own prefix, nats, summed over
+            # the token's copies like its logprob (Eq. E.35's summand)
+            ("kl", pa.float64()),
         ]
     ),
     "tokens": pa.schema(
@@ -172,19 +189,15 @@ RESULT_TABLES: dict[str, pa.Schema] = {
             ("created_at", _TIMESTAMP),
         ]
     ),
-    "position_metrics": pa.schema(
+    # per-position KL and NLL known in closed form, with no samples behind them (the exact
+    # unconditional Gaussian baseline of pipelines.evaluate); stg_position_metrics adds them
+    "exact_position_metrics": pa.schema(
         [
-            ("run_id", pa.string()),  # the scored or evaluated model run
-            ("model", pa.string()),  # architecture and size, e.g. gpt2-tiny, mamba-130m
-            ("train_length", pa.int32()),  # L_train the model was trained at; NULL if unknown
-            ("seq_len", pa.int32()),  # the evaluated length
+            ("run_id", pa.string()),
+            ("seq_len", pa.int32()),  # the length the curve is for
             ("position", pa.int32()),  # 0-based, BOS excluded
-            ("kl", pa.float64()),  # nats per token (Eq. E.36), NULL when p is unknown
-            ("kl_stderr", pa.float64()),  # over samples
-            ("nll", pa.float64()),  # nats per token (Eq. E.38)
-            ("nll_stderr", pa.float64()),
-            ("n", pa.int64()),  # samples averaged at this position
-            ("samples_digest", pa.string()),  # identifies the evaluation samples (seed/sha)
+            ("kl", pa.float64()),  # nats per token, mean over the token's copies (Eq. E.36)
+            ("nll", pa.float64()),  # nats per token, mean over the token's copies (Eq. E.38)
         ]
     ),
 }
@@ -198,7 +211,7 @@ PARTITIONS: dict[str, tuple[str, ...]] = {
     "entropies": ("run_id", "source", "quantity", "estimator"),
     "mi_estimates": ("run_id", "source", "quantity", "estimator"),
     "fits": ("run_id", "source", "quantity", "estimator", "ratio"),
-    "position_metrics": ("run_id", "seq_len"),
+    "exact_position_metrics": ("run_id", "seq_len"),
 }
 
 

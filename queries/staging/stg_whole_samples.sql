@@ -12,7 +12,10 @@ SELECT
     t.position,
     t.token_id,
     t.logprob,
-    coalesce(CAST(json_extract(r.config, '$.copies') AS INTEGER), 1) AS copies
+    coalesce(r.copies, 1) AS copies
 FROM token_logprobs AS t
-LEFT JOIN runs AS r ON r.run_id = t.run_id
+-- one JSON read per run, not per token
+LEFT JOIN (
+    SELECT run_id, CAST(json_extract(config, '$.copies') AS INTEGER) AS copies FROM runs
+) AS r ON r.run_id = t.run_id
 WHERE t.condition = 'no_split';
