@@ -13,7 +13,8 @@ from l2m_analysis.warehouse import Warehouse
 from tests import browser
 
 pytestmark = pytest.mark.slow  # the main job runs once per session (tests/conftest.py)
-FIGURES = 16  # Fig. 3; bipartite, estimators and ratios of 3 runs; two-point; 4 of models; L²M
+# Fig. 3; bipartite, estimators and ratios of 3 runs; two-point; 4 of models; L²M; trained q
+FIGURES = 17
 
 
 def test_the_main_job_prints_the_reports_path(main_job) -> None:

@@ -74,9 +74,9 @@ def text_beta(f: ReportFrames) -> list[Answer]:
 def trained_q(f: ReportFrames) -> list[Answer]:
     """How much of the text's I_BP each trained architecture captures as q: its vCLUB estimate
     at ℓ = L/2, L = its training length, beside each pretrained q's at the same L."""
-    rows = f.queries.get("trained_q_bipartite_mi", pl.DataFrame()).filter(
-        estimator="vclub", ratio=2
-    ) if f.trained_q_runs() else pl.DataFrame()  # fmt: skip
+    if not f.trained_q_runs():
+        return []
+    rows = f.queries["trained_q_bipartite_mi"].filter(estimator="vclub", ratio=2)
     out, question = [], "Bipartite MI of text captured with each trained model as q (vCLUB)"
     for r in rows.filter(q_kind="trained", length=pl.col("train_length")).iter_rows(named=True):
         same = rows.filter(q_kind="pretrained", length=r["length"]).iter_rows(named=True)
