@@ -323,3 +323,12 @@ def test_vllm_scores_exported_gpt2_and_mamba2_like_hf(tmp_path: Path, name, pres
     hf_lp = HFBackend(folder, bos_id=0).score(requests)
     # measured: 5.5e-7 (GPT-2, head_dim 64) and 1.9e-6 nats (Mamba2) at most
     assert max(np.abs(a - b).max() for a, b in zip(vllm_lp, hf_lp, strict=True)) < 1e-4
+
+
+def test_a_report_without_a_trained_q_has_neither_its_figure_nor_its_answer() -> None:
+    from tests.chart_specs import fixture_frames, read
+
+    none = read("query_trained_q_bipartite_mi").filter(q_kind="pretrained")
+    report = build_report(fixture_frames(trained_q_bipartite_mi=none), generated_at="now")
+    assert "trained-q" not in [f.anchor for f in report.figures]
+    assert "captured with each trained model as q" not in report.html
