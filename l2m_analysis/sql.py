@@ -1,4 +1,5 @@
-"""Find and read the named SQL files in ``queries/`` (a package, so they ship with the toolkit).
+"""Find and read the named SQL files in ``queries/`` (installed as the package ``l2m_queries``,
+so they ship with the toolkit).
 
 The files are written to run unchanged in the DuckDB CLI against the warehouse; this module
 only reads them so Python can run the very same text. ``queries/staging/*.sql`` define the
@@ -15,10 +16,10 @@ from typing import Any
 import duckdb
 import polars as pl
 
-import queries
+import l2m_queries
 from l2m_analysis.errors import L2MError
 
-QUERIES_DIR = Path(queries.__file__).resolve().parent
+QUERIES_DIR = Path(l2m_queries.__file__).resolve().parent  # the repository's queries/
 STAGING_DIR = QUERIES_DIR / "staging"
 
 

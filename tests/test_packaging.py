@@ -51,9 +51,11 @@ def test_a_wheel_install_runs_the_main_job_outside_the_checkout(tmp_path: Path) 
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert installed.returncode == 0, installed.stderr
+    assert not any(name.startswith("queries/") for name in shipped)  # no bare `queries` package
+    assert "l2m_queries/bipartite_mi.sql" in shipped
     where = subprocess.run(
-        [python, "-c", "import l2m_analysis, queries; from l2m_analysis.sql import "
-         "staging_queries; print(l2m_analysis.__file__); print(queries.__file__); "
+        [python, "-c", "import l2m_analysis, l2m_queries; from l2m_analysis.sql import "
+         "staging_queries; print(l2m_analysis.__file__); print(l2m_queries.__file__); "
          "print(len(staging_queries()))"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
@@ -76,3 +78,19 @@ def test_a_wheel_install_runs_the_main_job_outside_the_checkout(tmp_path: Path) 
         helped = subprocess.run([python, "-m", f"pipelines.{module}", "--help"], cwd=tmp_path,
                                 capture_output=True, text=True, timeout=120)  # fmt: skip
         assert helped.returncode == 0 and "usage:" in helped.stdout, helped.stderr[-2000:]
+
+
+def test_every_package_folder_is_listed_in_pyproject() -> None:
+    """pyproject lists its packages (queries/ is installed as l2m_queries): a new sub-package
+    must be added there, or a wheel would silently leave it out."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])  # fmt: skip
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for top in ("l2m_analysis", "pipelines", "benchmarks")
+        for p in (ROOT / top).rglob("__init__.py")
+        if "__pycache__" not in p.parts
+    }
+    assert found | {"l2m_queries"} == listed
