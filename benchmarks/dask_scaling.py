@@ -36,7 +36,7 @@ from l2m_analysis.corpus.gutenberg import embedded_books
 from l2m_analysis.corpus.markov import sample_markov_chain, sticky_transition_matrix
 from l2m_analysis.corpus.tokenizer import load_tokenizer
 from l2m_analysis.scoring import ScoringPlan, TokenWindows, default_splits, derangement, score_run
-from l2m_analysis.scoring.backends import MarkovOracleSpec
+from l2m_analysis.scoring.specs import MarkovOracleSpec
 from l2m_analysis.warehouse import Warehouse
 
 DISTANCES = (1, 4, 16, 64, 256, 1024)

@@ -144,8 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(width=80)
     console.print(plan_table(sorted({2048, args.length})))
 
-    from l2m_analysis.scoring.backends import resolve_model
     from l2m_analysis.scoring.hf import HFBackend
+    from l2m_analysis.scoring.specs import resolve_model
 
     folder, identity = resolve_model(args.model)
     windows = book_windows(str(folder), args.samples, args.length)

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import l2m_queries
 import polars as pl
 
-import l2m_queries
 from l2m_analysis.errors import L2MError
 
 QUERIES_DIR = Path(l2m_queries.__file__).resolve().parent  # the repository's queries/

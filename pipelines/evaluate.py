@@ -41,7 +41,7 @@ from l2m_analysis.cli import table as cli_table
 from l2m_analysis.errors import InputError
 from l2m_analysis.estimators.position import average_metrics_sql
 from l2m_analysis.models.build import configure_torch
-from l2m_analysis.training import runs
+from l2m_analysis.training import records
 from l2m_analysis.training.checkpoint import default_checkpoint_dir
 from l2m_analysis.training.evaluate_run import evaluate_training_run, store_baseline
 from l2m_analysis.training.evaluation import ROWS_PER_FILE
@@ -92,11 +92,11 @@ def build_parser():
 def training_runs(wh: Warehouse, chosen: list[str] | None) -> list[str]:
     if chosen:
         for run_id in chosen:
-            runs.stored_config(wh, run_id)
+            records.stored_config(wh, run_id)
         return chosen
     found = wh.query(
         "SELECT run_id FROM runs WHERE kind = ? AND status = 'complete' ORDER BY run_id",
-        [runs.TRAIN_KIND],
+        [records.TRAIN_KIND],
     )["run_id"].to_list()
     if not found:
         raise InputError(
@@ -120,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         with Progress(console=console) as progress:
             for train_run in chosen:
-                config, _ = runs.stored_config(wh, train_run)
+                config, _ = records.stored_config(wh, train_run)
                 bar = progress.add_task(f"evaluating {train_run}", total=args.samples)
                 folder = args.checkpoint_dir or default_checkpoint_dir(wh.path, train_run)
                 result = evaluate_training_run(

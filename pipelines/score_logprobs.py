@@ -46,8 +46,8 @@ from l2m_analysis.cli import (
 )
 from l2m_analysis.cluster.connect import open_cluster
 from l2m_analysis.progress import Stages
-from l2m_analysis.scoring.backends import BACKENDS, EMBEDDED_MODEL
 from l2m_analysis.scoring.plan import RATIOS
+from l2m_analysis.scoring.specs import BACKENDS, EMBEDDED_MODEL
 from l2m_analysis.steps.score_logprobs import LogprobScoring, score_logprobs
 from l2m_analysis.warehouse import Warehouse
 

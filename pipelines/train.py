@@ -38,7 +38,7 @@ from l2m_analysis.errors import InputError
 from l2m_analysis.gaussian.construction import BOUNDARY_RULES, FAMILIES
 from l2m_analysis.models.build import build_model, configure_torch, parameter_count
 from l2m_analysis.models.presets import PRESETS
-from l2m_analysis.training import runs
+from l2m_analysis.training import records
 from l2m_analysis.training.checkpoint import (
     LATEST,
     TrainState,
@@ -134,14 +134,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_torch(args.threads)
     console = Console()
     with Warehouse.open(args.warehouse) as wh:
-        task = runs.make_task(config, wh)
-        tokenizer = runs.corpus_tokenizer(wh, config.corpus_run) if config.data == "text" else None
+        task = records.make_task(config, wh)
+        text = config.data == "text"
+        tokenizer = records.corpus_tokenizer(wh, config.corpus_run) if text else None
         tokenizer_path = (
             tokenizer_file(tokenizer, args.tokenizer_file, config.corpus_run) if tokenizer else None
         )
         model = build_model(config.model_spec(), config.seed, config.device)
-        record = runs.run_record(config, tokenizer, parameter_count(model))
-        run_id = wh.start_run(runs.TRAIN_KIND, run_id=args.run_id or default_run_id(config),
+        record = records.run_record(config, tokenizer, parameter_count(model))
+        run_id = wh.start_run(records.TRAIN_KIND, run_id=args.run_id or default_run_id(config),
                               **record)  # fmt: skip
         folder = args.checkpoint_dir or default_checkpoint_dir(wh.path, run_id)
         optimizer = make_optimizer(model, config.lr, config.weight_decay,
@@ -151,13 +152,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if (folder / LATEST).exists():
             state = load_checkpoint(folder / LATEST, config, model, optimizer, scheduler)
             console.print(f"resuming {run_id} at step {state.step} from {folder / LATEST}")
-        held_out = runs.held_out_samples(task, config.eval_samples, seed=config.seed)
+        held_out = records.held_out_samples(task, config.eval_samples, seed=config.seed)
         runtime = record["config"]["runtime"]
 
         def commit(rows, _state) -> None:
             if rows:
-                wh.append_batch(runs.CURVE_TABLE, run_id, runs.curve_key(rows),
-                                runs.curve_frame(rows), meta=runtime)  # fmt: skip
+                wh.append_batch(records.CURVE_TABLE, run_id, records.curve_key(rows),
+                                records.curve_frame(rows), meta=runtime)  # fmt: skip
 
         console.print(
             f"run {run_id}: {config.model} ({record['config']['n_params']:,} parameters) on "

@@ -22,9 +22,9 @@ from l2m_analysis.cli import run_cli
 from l2m_analysis.cluster.scoring import score_run_on_dask
 from l2m_analysis.errors import L2MError
 from l2m_analysis.scoring import ScoringPlan, score_run
-from l2m_analysis.scoring.backends import MarkovOracleSpec
 from l2m_analysis.scoring.driver import TABLE
 from l2m_analysis.scoring.markov_oracle import MarkovOracle
+from l2m_analysis.scoring.specs import MarkovOracleSpec
 from l2m_analysis.warehouse import Warehouse
 from l2m_analysis.warehouse.check import check
 from pipelines import bipartite_mi, count_ngrams

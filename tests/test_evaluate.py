@@ -24,7 +24,7 @@ import torch
 from l2m_analysis.cli import run_cli
 from l2m_analysis.models.build import build_model, configure_torch
 from l2m_analysis.sql import QUERIES_DIR
-from l2m_analysis.training import evaluation, runs
+from l2m_analysis.training import evaluation, records
 from l2m_analysis.training.checkpoint import LATEST, default_checkpoint_dir, load_checkpoint
 from l2m_analysis.training.tasks import EVAL_STREAM, digest_array
 from l2m_analysis.warehouse import Warehouse
@@ -75,8 +75,8 @@ def test_position_metrics_hold_kl_nll_stderr_and_the_samples(warehouse: Path) ->
     assert rows["kl"].is_not_null().all() and (rows["kl"] >= 0).all()
     # the digest names exactly the samples: regenerate them and compare
     with Warehouse.open(warehouse, create=False) as wh:
-        config, _ = runs.stored_config(wh, "g-gpt2")
-        task = runs.make_task(config, wh)
+        config, _ = records.stored_config(wh, "g-gpt2")
+        task = records.make_task(config, wh)
     samples = task.samples(EVAL_STREAM, range(48), seed=evaluate.DEFAULT_EVAL_SEED)
     expected = digest_array(samples, f"{task.label} seed={evaluate.DEFAULT_EVAL_SEED} n=48")
     assert set(rows["samples_digest"]) == {expected}
@@ -85,13 +85,13 @@ def test_position_metrics_hold_kl_nll_stderr_and_the_samples(warehouse: Path) ->
 def python_path(path: Path, train_run: str, n_samples: int) -> dict[str, np.ndarray]:
     """The per-sample metrics the Python path computes for an evaluation of ``train_run``."""
     with Warehouse.open(path, create=False) as wh:
-        config, _ = runs.stored_config(wh, train_run)
-        task = runs.make_task(config, wh)
+        config, _ = records.stored_config(wh, train_run)
+        task = records.make_task(config, wh)
         folder = default_checkpoint_dir(wh.path, train_run)
     model = build_model(config.model_spec(), config.seed)
     load_checkpoint(folder / LATEST, config, model)
     model.eval()
-    samples = runs.held_out_samples(task, n_samples, seed=evaluate.DEFAULT_EVAL_SEED)
+    samples = records.held_out_samples(task, n_samples, seed=evaluate.DEFAULT_EVAL_SEED)
     metrics = evaluation.evaluate_in_batches(lambda s: task.metrics(model, s, "cpu"), samples, 32)
     return metrics
 
@@ -177,8 +177,8 @@ def test_one_token_row_per_sample_and_position(warehouse: Path) -> None:
 def test_the_baseline_is_exact(warehouse: Path) -> None:
     curves = query(warehouse, "SELECT * FROM stg_evaluations WHERE arch = 'baseline'")
     with Warehouse.open(warehouse, create=False) as wh:
-        config, _ = runs.stored_config(wh, "g-gpt2")
-        task = runs.make_task(config, wh)
+        config, _ = records.stored_config(wh, "g-gpt2")
+        task = records.make_task(config, wh)
     assert np.allclose(curves.sort("position")["kl"].to_numpy(), task.baseline_kl())
     assert np.allclose(curves["nll"].to_numpy(), 0.5 * np.log(2 * np.pi) + 0.5)
 

@@ -138,9 +138,9 @@ def test_score_logprobs_scores_a_trained_model_on_its_held_out_samples(
     assert all(s % 10 == 0 for s in config["corpus_sample_ids"])  # never a training window
     # the training model itself, from its checkpoint, on the same tokens
     with Warehouse.open(warehouse, create=False) as wh:
-        from l2m_analysis.training import runs
+        from l2m_analysis.training import records
 
-        train_config, _ = runs.stored_config(wh, f"t-{model}")
+        train_config, _ = records.stored_config(wh, f"t-{model}")
     net = build_model(train_config.model_spec(), train_config.seed)
     load_checkpoint(warehouse.parent / "l2m_checkpoints" / f"t-{model}" / LATEST, train_config, net)
     ids = torch.tensor(rows["token_id"].to_numpy().reshape(8, 16))

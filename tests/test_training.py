@@ -12,7 +12,7 @@ import torch
 from l2m_analysis.errors import InputError
 from l2m_analysis.gaussian.conditionals import gaussian_kl as numpy_kl
 from l2m_analysis.models.build import build_model
-from l2m_analysis.training import losses, runs
+from l2m_analysis.training import losses, records
 from l2m_analysis.training.checkpoint import (
     TrainState,
     load_checkpoint,
@@ -93,7 +93,7 @@ def test_analytic_kl_equals_monte_carlo_kl_within_its_error() -> None:
 def test_a_tiny_model_beats_the_unconditional_baseline_at_later_positions(tmp_path: Path) -> None:
     config = make_config("gpt2-tiny", "gaussian", 16, "test", copies=4, max_steps=300,
                          checkpoint_every=300, log_every=50)  # fmt: skip
-    task = runs.make_task(config)
+    task = records.make_task(config)
     model = build_model(config.model_spec(), config.seed)
     optimizer = make_optimizer(model, config.lr, config.weight_decay, (0.9, 0.999))
     scheduler = cosine_with_warmup(optimizer, config.warmup_steps, config.total_schedule)

@@ -33,7 +33,6 @@ from l2m_analysis.cluster.connect import has_gpu_workers
 from l2m_analysis.errors import L2MError
 from l2m_analysis.progress import Stages
 from l2m_analysis.scoring.backend import ScoringBackend
-from l2m_analysis.scoring.backends import BackendSpec
 from l2m_analysis.scoring.driver import (
     NOTHING,
     TABLE,
@@ -45,6 +44,7 @@ from l2m_analysis.scoring.driver import (
     score_batch,
 )
 from l2m_analysis.scoring.plan import ScoringPlan
+from l2m_analysis.scoring.specs import BackendSpec
 from l2m_analysis.warehouse.bulk import append_batch, committed_keys
 
 _BACKENDS: dict[Any, ScoringBackend] = {}

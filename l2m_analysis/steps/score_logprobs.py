@@ -19,11 +19,11 @@ import polars as pl
 
 from l2m_analysis.progress import Stages
 from l2m_analysis.scoring import ScoringPlan, default_splits, derangement, score_run
-from l2m_analysis.scoring.backends import EMBEDDED_MODEL, LLMSpec, opened, resolve_model
 from l2m_analysis.scoring.driver import ScoringSummary
 from l2m_analysis.scoring.llm_checks import check_context, check_corpus_for_model, check_vocabulary
 from l2m_analysis.scoring.plan import RATIOS
 from l2m_analysis.scoring.samples import choose_samples, unseen_by_model, windows_from_tokens
+from l2m_analysis.scoring.specs import EMBEDDED_MODEL, LLMSpec, opened, resolve_model
 from l2m_analysis.warehouse import Warehouse
 
 

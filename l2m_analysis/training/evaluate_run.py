@@ -26,7 +26,7 @@ import torch
 
 from l2m_analysis.errors import InputError
 from l2m_analysis.models.build import build_model, describe_runtime, parameter_count
-from l2m_analysis.training import evaluation, runs
+from l2m_analysis.training import evaluation, records
 from l2m_analysis.training.checkpoint import LATEST, load_checkpoint
 from l2m_analysis.training.config import TrainConfig
 from l2m_analysis.training.tasks import GaussianTask, TextTask, digest_array
@@ -67,13 +67,13 @@ def evaluate_training_run(
 ) -> EvaluationRun:  # fmt: skip
     """Evaluate the latest checkpoint of training run ``run_id`` found in ``folder`` as run
     ``eval_id``; resumes an evaluation made with the same options, replaces one made with others."""
-    config, stored = runs.stored_config(wh, run_id)
+    config, stored = records.stored_config(wh, run_id)
     path = checkpoint_path(folder, run_id)
     model = build_model(config.model_spec(), config.seed, device)
     state = load_checkpoint(path, config, model)
     model.eval()
-    task = runs.make_task(config, wh)
-    samples = runs.held_out_samples(task, n_samples, seed=eval_seed)
+    task = records.make_task(config, wh)
+    samples = records.held_out_samples(task, n_samples, seed=eval_seed)
     gaussian = isinstance(task, GaussianTask)
     label = task.label if gaussian else f"{config.dataset()} held-out"
     reference = f"{eval_id}-exact-p" if gaussian else None
@@ -163,7 +163,7 @@ def store_baseline(wh: Warehouse, config: TrainConfig) -> str:
     """Write the unconditional baseline q = N(0, 1) per variable at the run's Gaussian and
     length: exact KL^(i) = −log σ_p,i and NLL = ½ log 2π + ½ (no samples), into
     ``exact_position_metrics``; returns its run id."""
-    task = runs.make_task(config)
+    task = records.make_task(config)
     kl = task.baseline_kl()
     length = task.length
     dataset = config.dataset()

@@ -1,5 +1,5 @@
-"""Glue between a ``TrainConfig`` and the warehouse: the task of a run (its data), the run's
-record, and the training-curve rows. Reads and writes only through ``Warehouse``."""
+"""A training run in the warehouse: the task of a run (its data), the run's record, and the
+training-curve rows. Reads and writes only through ``Warehouse``."""
 
 from __future__ import annotations
 
