@@ -43,6 +43,7 @@ test-fast: lint
 
 bench: install
 	for b in benchmarks/[a-z]*.py; do $(BIN)/python -m benchmarks.$$(basename $$b .py) || exit 1; done
+	$(BIN)/python -m benchmarks.calibration
 
 clean:
 	rm -rf warehouse .pytest_cache .ruff_cache

@@ -24,7 +24,7 @@ Examples:
   python -m pipelines.count_ngrams --run-id books
   python -m pipelines.count_ngrams --run-id pg19 --distances 1 2 4 8 16 --engine duckdb
   python -m pipelines.count_ngrams --run-id pg19 --scheduler dask-local --workers 2
-Next: python -m pipelines.twopoint_mi --run-id <run>
+Next: python -m pipelines.two_point_mi --run-id <run>
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not outcome.n_tokens:
         console.print(f"run {args.run_id}: every requested series is already counted")
     print_summary(outcome.totals, args.run_id, sorted(set(args.distances)), console)
-    console.print(f"next: python -m pipelines.twopoint_mi --run-id {args.run_id}")
+    console.print(f"next: python -m pipelines.two_point_mi --run-id {args.run_id}")
     return 0
 
 

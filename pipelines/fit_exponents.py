@@ -25,14 +25,14 @@ from rich.console import Console
 from l2m_analysis.cli import make_parser, nonnegative_int, positive_int, run_cli
 from l2m_analysis.errors import WarehouseError
 from l2m_analysis.estimators.bipartite import ESTIMATORS as SCORED
-from l2m_analysis.exponents import SERIES_KEYS, SeriesFits, fit_mi_series
 from l2m_analysis.fits.curve_bootstrap import curve_bootstrap_beta, with_curve_bootstrap
+from l2m_analysis.fits.series import SERIES_KEYS, SeriesFits, fit_mi_series
 from l2m_analysis.warehouse import Warehouse
 
 PRODUCERS = (
     "python -m pipelines.gaussian_mi (exact Gaussian curves), "
     "python -m pipelines.bipartite_mi (bipartite MI of scored log-probs) or "
-    "python -m pipelines.twopoint_mi (two-point MI of a corpus); "
+    "python -m pipelines.two_point_mi (two-point MI of a corpus); "
     "python -m pipelines.run_all runs them all"
 )
 

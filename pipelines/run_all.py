@@ -14,7 +14,7 @@ Steps (names for --only/--skip):
   oracle     oracle-score samples of both families, three conditions   (pipelines.score_oracle)
   corpus     tokenize the embedded books                                  (pipelines.prepare_corpus)
   counts     1-gram, 2-gram and distance-d pair counts                    (pipelines.count_ngrams)
-  twopoint   two-point MI of the corpus with its shuffle baseline         (pipelines.twopoint_mi)
+  two-point  two-point MI of the corpus with its shuffle baseline         (pipelines.two_point_mi)
   llm-corpus the books again, with SmolLM2-135M's tokenizer, and their 2-gram counts
                                                 (pipelines.prepare_corpus, pipelines.count_ngrams)
   score      SmolLM2-135M scores 32 samples of 256 tokens through vLLM  (pipelines.score_logprobs)
@@ -87,7 +87,7 @@ STEPS: tuple[Step, ...] = (
     ),
     Step("corpus", "pipelines.prepare_corpus", (("--run-id", CORPUS_RUN),)),
     Step("counts", "pipelines.count_ngrams", (("--run-id", CORPUS_RUN),), on_dask=True),
-    Step("twopoint", "pipelines.twopoint_mi", (("--run-id", CORPUS_RUN),)),
+    Step("two-point", "pipelines.two_point_mi", (("--run-id", CORPUS_RUN),)),
     Step(
         "llm-corpus",
         "pipelines.prepare_corpus",
@@ -189,11 +189,20 @@ STEPS: tuple[Step, ...] = (
 )
 
 
+def _step_name(name: str) -> str:
+    """A step's name; the old ``twopoint`` (one release) means ``two-point``."""
+    return {"twopoint": "two-point"}.get(name, name)
+
+
 def build_parser():
     parser = make_parser("pipelines.run_all", __doc__, run_id=False)
     names = [s.name for s in STEPS]
-    parser.add_argument("--only", nargs="+", choices=names, help="run only these steps")
-    parser.add_argument("--skip", nargs="+", choices=names, default=[], help="skip these steps")
+    parser.add_argument(
+        "--only", nargs="+", choices=names, type=_step_name, help="run only these steps"
+    )
+    parser.add_argument(
+        "--skip", nargs="+", choices=names, type=_step_name, default=[], help="skip these steps"
+    )
     add_scheduler_options(parser)  # passed on to counts, llm-counts, score and bipartite
     return parser
 

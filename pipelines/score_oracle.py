@@ -21,6 +21,7 @@ Examples:
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import sys
@@ -60,11 +61,18 @@ def build_parser():
     )
     parser.add_argument(
         "--samples",
-        "--pairs",
         dest="samples",
         type=positive_int,
         default=DEFAULTS["samples"],
         help="samples to score (default 200)",
+    )
+    # the old name, kept for one release and hidden from --help
+    parser.add_argument(
+        "--pairs",
+        dest="samples",
+        type=positive_int,
+        default=argparse.SUPPRESS,
+        help=argparse.SUPPRESS,
     )
     parser.add_argument(
         "--splits",
@@ -78,7 +86,7 @@ def build_parser():
     )
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="default 0")
     parser.add_argument(
-        "--batch-size", type=int, default=DEFAULTS["batch_size"], help="pairs per batch"
+        "--batch-size", type=int, default=DEFAULTS["batch_size"], help="samples per batch"
     )
     parser.add_argument(
         "--conditions",

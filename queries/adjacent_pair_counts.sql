@@ -29,7 +29,7 @@ successors AS (
 ),
 
 -- how often each distinct adjacent pair occurs
-pair_counts AS (
+adjacent_counts AS (
     SELECT run_id, first_token, second_token, count(*) AS count
     FROM successors
     WHERE next_position = position + 1
@@ -38,6 +38,6 @@ pair_counts AS (
 
 -- count-of-counts
 SELECT run_id, count, count(*) AS n_items
-FROM pair_counts
+FROM adjacent_counts
 GROUP BY run_id, count
 ORDER BY run_id, count;

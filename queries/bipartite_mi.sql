@@ -8,7 +8,7 @@
 --   run_id, quantity, estimator, length, split_at, ratio, value, stderr, stderr_common, n
 --
 -- X = w_0 .. w_{ℓ-1}, Y = w_ℓ .. w_{L-1}: Y's tokens keep their ORIGINAL positions ℓ ≤ pos < L in
--- every condition, so each estimator is a sum over a position range, then a mean over pairs:
+-- every condition, so each estimator is a sum over a position range, then a mean over samples:
 --   direct_uncorrected  Eq. (6)   mean[ Σ_Y log q(Y_i|X, Y_<i) − Σ_Y log q(Y_i|BOS, Y_<i) ]
 --   direct              Eq. (6) with Eq. (A.14): the marginal's first two terms (positions ℓ, ℓ+1)
 --                       are replaced by (their sum + 4·(−Ĥ_G(Y1, Y2)))/5, i.e. the cross entropy
@@ -20,10 +20,10 @@
 -- log q(Y|X) comes from the no_split rows (split_at = 0): with a causal model the log-prob of a
 -- position ≥ ℓ given the whole prefix IS log q(Y_i|X, Y_<i), so one no_split scoring serves
 -- every ℓ and L.
--- A pair counts for an estimator only when it has EVERY position ℓ..L-1 exactly once in both
--- conditions it uses; pairs with missing positions (shorter samples) are left out, never summed
--- partially. stderr = stddev_samp / sqrt(n) over pairs (NULL for n = 1); n = number of pairs.
--- For `direct`, Ĥ_G's own standard error enters as a COMMON term: every pair, and every point
+-- A sample counts for an estimator only when it has EVERY position ℓ..L-1 exactly once in both
+-- conditions it uses; samples with missing positions (shorter samples) are left out, never summed
+-- partially. stderr = stddev_samp / sqrt(n) over samples (NULL for n = 1); n = number of samples.
+-- For `direct`, Ĥ_G's own standard error enters as a COMMON term: every sample, and every point
 -- of the curve, shares the same Ĥ_G, so stderr = sqrt(var/n + (4/5 · se(Ĥ_G))²) and
 -- stderr_common = 4/5 · se(Ĥ_G) (the part that does not average out and shifts every L alike).
 -- mean over samples with its standard error (the common term of `direct` added in quadrature)
@@ -34,8 +34,8 @@ SELECT
     length,
     split_at,
     ratio,
-    avg(pair_value) AS value,
-    sqrt(var_samp(pair_value) / count(*) + coalesce(any_value(common_stderr), 0) ^ 2) AS stderr,
+    avg(sample_value) AS value,
+    sqrt(var_samp(sample_value) / count(*) + coalesce(any_value(common_stderr), 0) ^ 2) AS stderr,
     any_value(common_stderr) AS stderr_common,
     count(*) AS n
 FROM stg_bipartite_per_sample

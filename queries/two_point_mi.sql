@@ -5,7 +5,7 @@
 --
 -- Reads: mi_estimates, quantity 'two_point', estimators 'grassberger' (I_d = H(X) + H(Y) -
 -- H(XY_d), Eq. 10 / A.16) and 'grassberger_shuffled' (the same counts with Y re-paired), both
--- written by pipelines.twopoint_mi.
+-- written by pipelines.two_point_mi.
 -- Answer: run_id, source, distance, mi, mi_stderr, floor, floor_stderr, above_floor, n_pairs
 --   floor and above_floor are NULL when the run was counted without a baseline.
 WITH

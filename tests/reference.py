@@ -54,7 +54,7 @@ def bipartite_mi_polars(
     )
     in_window = (pl.col("position") >= pl.col("split_at")) & (pl.col("position") < pl.col("length"))
     n_y = pl.col("length") - pl.col("split_at")
-    pair_sums = (
+    sample_sums = (
         y_rows.filter(in_window)
         .group_by([*_WINDOW, "sample_id", "condition"])
         .agg(
@@ -69,7 +69,7 @@ def bipartite_mi_polars(
     def term(column: str, condition: str, name: str) -> pl.Expr:
         return pl.col(column).filter(cond == condition).first().alias(name)
 
-    terms = pair_sums.group_by([*_WINDOW, "sample_id"]).agg(
+    terms = sample_sums.group_by([*_WINDOW, "sample_id"]).agg(
         term("y_logprob", "no_split", "log_q_y_given_x"),
         term("y_logprob", "marginal", "log_q_y"),
         term("first_two", "marginal", "log_q_y1_y2"),
@@ -80,9 +80,9 @@ def bipartite_mi_polars(
     vclub = x_term - pl.col("log_q_y_given_other_x")  # Eq. (7)
     none = pl.lit(None, pl.Float64)
     per_pair = [
-        terms.select(*_WINDOW, estimator=pl.lit("direct_uncorrected"), pair_value=uncorrected,
+        terms.select(*_WINDOW, estimator=pl.lit("direct_uncorrected"), sample_value=uncorrected,
                      common=none),
-        terms.select(*_WINDOW, estimator=pl.lit("vclub"), pair_value=vclub, common=none),
+        terms.select(*_WINDOW, estimator=pl.lit("vclub"), sample_value=vclub, common=none),
     ]  # fmt: skip
     if h_2gram is not None:
         h_table = pl.LazyFrame(
@@ -98,14 +98,14 @@ def bipartite_mi_polars(
         per_pair.append(
             terms.join(h_table, on="run_id")
             .filter(n_y >= 2)
-            .select(*_WINDOW, estimator=pl.lit("direct"), pair_value=x_term - corrected_marginal,
+            .select(*_WINDOW, estimator=pl.lit("direct"), sample_value=x_term - corrected_marginal,
                     common=pl.lit(None if h_2gram_stderr is None else 0.8 * h_2gram_stderr,
                                   pl.Float64))
         )  # fmt: skip
-    value = pl.col("pair_value")
+    value = pl.col("sample_value")
     return (
         pl.concat(per_pair)
-        .drop_nulls("pair_value")
+        .drop_nulls("sample_value")
         .group_by("run_id", "estimator", "length", "split_at", "ratio")
         .agg(
             value=value.mean(),

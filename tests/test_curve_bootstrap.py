@@ -27,7 +27,7 @@ def planted(seed: int) -> pl.DataFrame:
         "run_id": "r", "estimator": "direct", "ratio": 2,
         "length": np.tile(LENGTHS, SAMPLES), "split_at": np.tile(LENGTHS // 2, SAMPLES),
         "sample_id": np.repeat(np.arange(SAMPLES), LENGTHS.size),
-        "pair_value": values.reshape(-1), "common_stderr": None,
+        "sample_value": values.reshape(-1), "common_stderr": None,
     }).cast({"ratio": pl.Int32, "common_stderr": pl.Float64})  # fmt: skip
 
 
@@ -39,8 +39,8 @@ def test_the_bootstrap_covers_beta_where_the_point_fit_does_not() -> None:
         (row,) = curve_bootstrap_beta(per_sample, n_boot=400, seed=seed).to_dicts()
         boot_hits += row["bootstrap_exponent_lo"] <= BETA <= row["bootstrap_exponent_hi"]
         points = per_sample.group_by("length").agg(
-            value=pl.col("pair_value").mean(),
-            stderr=pl.col("pair_value").std() / np.sqrt(SAMPLES),
+            value=pl.col("sample_value").mean(),
+            stderr=pl.col("sample_value").std() / np.sqrt(SAMPLES),
         ).sort("length")  # fmt: skip
         naive = fit_power_law(points["length"], points["value"], points["stderr"])
         naive_hits += naive.exponent_lo <= BETA <= naive.exponent_hi

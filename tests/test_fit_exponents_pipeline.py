@@ -12,10 +12,10 @@ import polars as pl
 import pytest
 
 from l2m_analysis.cli import run_cli
-from l2m_analysis.exponents import fit_mi_series
+from l2m_analysis.fits.series import fit_mi_series
 from l2m_analysis.warehouse import Warehouse
 from pipelines import fit_exponents
-from tests.test_exponents import planted_estimates
+from tests.test_fit_series import planted_estimates
 
 ROOT = Path(__file__).resolve().parents[1]
 SERIES = ["source", "quantity", "estimator", "law"]

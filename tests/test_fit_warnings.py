@@ -6,9 +6,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from l2m_analysis.exponents import fit_mi_series
 from l2m_analysis.fits import diagnostics as dg
-from tests.test_exponents import planted_estimates
+from l2m_analysis.fits.series import fit_mi_series
+from tests.test_fit_series import planted_estimates
 from tests.test_fits import BOOKS_D, BOOKS_I
 
 D = 2.0 ** np.arange(0, 13)  # d = 1 .. 4096

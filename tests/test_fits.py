@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from l2m_analysis.errors import InputError
-from l2m_analysis.exponents import FITS_COLUMNS
 from l2m_analysis.fits import (
     compare_laws,
     fit_decay_with_offset,
     fit_log_law,
     fit_power_law,
 )
+from l2m_analysis.fits.series import FITS_COLUMNS
 
 SEEDS = range(50)
 LENGTHS = 4.0 ** np.arange(1, 9)  # L = 4^1 .. 4^8

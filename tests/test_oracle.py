@@ -131,7 +131,7 @@ def test_plan_validation():
 
 def test_score_oracle_pipeline_writes_scores_and_exact_rows(tmp_path):
     wh_path = str(tmp_path / "w.duckdb")
-    args = ["--warehouse", wh_path, "--layers", "2", "--pairs", "4", "--copies", "2"]
+    args = ["--warehouse", wh_path, "--layers", "2", "--samples", "4", "--copies", "2"]
     assert score_oracle.main(args) == 0
     assert score_oracle.main(args) == 0  # rerun: resumes, nothing duplicated
     with Warehouse.open(wh_path, create=False) as wh:
@@ -143,4 +143,4 @@ def test_score_oracle_pipeline_writes_scores_and_exact_rows(tmp_path):
     assert n == 4 * (16 + 2 * 8 + 2 * 12)  # splits L/2 = 8 and L/4 = 4
     assert set(exact["estimator"]) == {"exact", "exact_vclub"} and exact.height == 8
     with pytest.raises(WarehouseError, match="different config"):
-        score_oracle.main([*args, "--run-id", run_id, "--pairs", "6"])
+        score_oracle.main([*args, "--run-id", run_id, "--samples", "6"])

@@ -26,7 +26,7 @@ from pipelines import (
     prepare_corpus,
     score_oracle,
     train,
-    twopoint_mi,
+    two_point_mi,
 )
 
 QUERY_FILES = sorted(QUERIES_DIR.glob("*.sql")) + sorted(STAGING_DIR.glob("*.sql"))
@@ -40,11 +40,11 @@ def warehouse(tmp_path_factory) -> Path:
     wh = ["--warehouse", str(path)]
     steps = [
         (gaussian_mi, ["--layers", "3", "--vclub-layers", "2"]),
-        (score_oracle, ["--run-id", "oracle", "--layers", "2", "--pairs", "12", "--copies", "2"]),
+        (score_oracle, ["--run-id", "oracle", "--layers", "2", "--samples", "12", "--copies", "2"]),
         (bipartite_mi, []),
         (prepare_corpus, ["--run-id", CORPUS_RUN, "--max-tokens", "30000", "--min-tokens", "512"]),
         (count_ngrams, ["--run-id", CORPUS_RUN, "--distances", "1", "2", "4", "8", "16"]),
-        (twopoint_mi, ["--run-id", CORPUS_RUN]),
+        (two_point_mi, ["--run-id", CORPUS_RUN]),
         (fit_exponents, ["--bootstrap", "20"]),
         (train, ["--model", "gpt2-tiny", "--data", "gaussian", "--length", "16", "--copies", "4",
                  "--preset", "test", "--run-id", "train-g"]),

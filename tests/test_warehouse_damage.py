@@ -21,7 +21,7 @@ from tests.test_queries import duckdb_cli
 pytestmark = pytest.mark.slow  # each test builds a warehouse with the pipelines
 
 ROOT = Path(__file__).resolve().parents[1]
-ORACLE = ["--run-id", "o", "--layers", "2", "--pairs", "6", "--copies", "2", "--batch-size", "3"]
+ORACLE = ["--run-id", "o", "--layers", "2", "--samples", "6", "--copies", "2", "--batch-size", "3"]
 
 
 def pipeline(name: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:

@@ -25,7 +25,7 @@ from l2m_analysis.fits.bands import decay_band
 
 COLUMNS = ("run_id", "source", "distance", "mi", "mi_stderr", "floor", "floor_stderr",
            "above_floor", "n_pairs")  # fmt: skip
-FIX = "pass the output of queries/two_point_mi.sql (`python -m pipelines.twopoint_mi` fills it)"
+FIX = "pass the output of queries/two_point_mi.sql (`python -m pipelines.two_point_mi` fills it)"
 RAW, FLOOR, ABOVE, MINUS_C = ("I_d, uncorrected", "shuffle baseline (bias floor)",
                               "I_d − shuffle baseline", "I_d − C (fitted offset)")  # fmt: skip
 COLOURS = (PALETTE[0], GREY, PALETTE[2], PALETTE[1])  # of RAW, FLOOR, ABOVE, MINUS_C

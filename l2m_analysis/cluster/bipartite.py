@@ -40,7 +40,7 @@ SUM_META = pd.DataFrame({
 TERM_META = pd.DataFrame({
     "estimator": pd.Series([], dtype=object), "length": np.array([], np.int32),
     "split_at": np.array([], np.int32), "ratio": np.array([], np.int32),
-    "sample_id": np.array([], np.int64), "pair_value": np.array([], np.float64),
+    "sample_id": np.array([], np.int64), "sample_value": np.array([], np.float64),
     "common_stderr": np.array([], np.float64),
 })  # fmt: skip
 GROUP = ["estimator", "length", "split_at", "ratio"]
@@ -121,7 +121,7 @@ def _terms(wide: pd.DataFrame, estimator: str, value: pd.Series, common: float |
     return pd.DataFrame({
         "estimator": estimator, "length": wide["length"][keep], "split_at": wide["split_at"][keep],
         "ratio": wide["ratio"][keep], "sample_id": wide["sample_id"][keep],
-        "pair_value": value[keep], "common_stderr": np.nan if common is None else common,
+        "sample_value": value[keep], "common_stderr": np.nan if common is None else common,
     })  # fmt: skip
 
 
@@ -129,7 +129,7 @@ def partition_moments(terms: pd.DataFrame) -> pd.DataFrame:
     """Step 3 for one partition: n, mean and M2 of the terms per (estimator, ℓ, r)."""
     if terms.empty:
         return MOMENT_META.copy()
-    return group_moments(terms, GROUP, "pair_value").astype(MOMENT_META.dtypes.to_dict())
+    return group_moments(terms, GROUP, "sample_value").astype(MOMENT_META.dtypes.to_dict())
 
 
 def bipartite_terms_on_dask(

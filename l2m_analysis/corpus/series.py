@@ -12,7 +12,7 @@ Series (each later reduced to count-of-counts, the layout of ``ngram_counts``/``
   Grassberger bias is the one the real pairs carry at large d. ``baseline="permute"`` applies a
   seeded random permutation instead; it also breaks the serial correlation of consecutive
   pairs, so on bursty or sticky sources it sits BELOW the real bias floor
-  (tests/test_markov_twopoint.py shows both).
+  (tests/test_markov_two_point.py shows both).
 
 For speed, token ids are first remapped to a dense range 0..K-1 (K = distinct tokens in the
 block); when K < 65,536 a pair key fits 32 bits, which halves the bytes each sort moves.

@@ -8,7 +8,7 @@
 * ``compare_laws``: AIC/BIC of the power and log laws on the same response (log I).
 
 Every result is a frozen dataclass; ``.to_row()`` gives its columns of the ``fits`` rows
-(``exponents.FITS_SCHEMA``); the series keys, drop counts and warnings (``diagnostics.py``) are
+(``fits.series.FITS_SCHEMA``); the series keys, drop counts and warnings (``diagnostics.py``) are
 the caller's to add.
 """
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
-from l2m_analysis.fits._common import MIN_POINTS, _check, _num, gaussian_ic
+from l2m_analysis.fits.common import MIN_POINTS, check_curve, gaussian_ic, json_scalar
 from l2m_analysis.fits.log_law import LogLawFit, fit_log_law
 from l2m_analysis.fits.power import PowerLawFit, fit_power_law
 
@@ -38,10 +38,11 @@ class LawComparison:
         for row, aic, bic in zip(
             rows, (self.aic_power, self.aic_log), (self.bic_power, self.bic_log), strict=True
         ):
-            row.update(aic=_num(aic), bic=_num(bic), preferred_law=self.preferred)
-            row["detail"].update(aic_scale="log I", delta_aic=_num(self.delta_aic))
+            row.update(aic=json_scalar(aic), bic=json_scalar(bic), preferred_law=self.preferred)
+            row["detail"].update(aic_scale="log I", delta_aic=json_scalar(self.delta_aic))
         rows[1]["detail"].update(
-            log_scale_slope=_num(self.log_slope), log_scale_intercept=_num(self.log_intercept)
+            log_scale_slope=json_scalar(self.log_slope),
+            log_scale_intercept=json_scalar(self.log_intercept),
         )
         return rows
 
@@ -55,7 +56,7 @@ def compare_laws(x, y, stderr=None) -> LawComparison:
     log(a·log L + b), refitted on that scale from the linear fit), so ΔAIC = n·log(SSR_log /
     SSR_power) and AIC and BIC agree on ``preferred``. Weights (I/σ)² when ``stderr`` is given.
     """
-    x, y, s = _check(x, y, stderr, min_points=MIN_POINTS["power"], positive_y="law comparison")
+    x, y, s = check_curve(x, y, stderr, min_points=MIN_POINTS["power"], positive_y="law comparison")
     power, loglaw = fit_power_law(x, y, s), fit_log_law(x, y, s)
     lx, ly = np.log(x), np.log(y)
     w = np.ones_like(y) if s is None else (y / s) ** 2

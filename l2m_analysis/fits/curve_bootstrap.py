@@ -29,7 +29,7 @@ def curve_bootstrap_beta(
     """Percentile interval of β per (run_id, estimator, ratio), columns ``COLUMNS``.
 
     per_sample: rows of stg_bipartite_per_sample (run_id, estimator, length, ratio, sample_id,
-    pair_value, common_stderr; nats). Only samples present at every L of a series are used;
+    sample_value, common_stderr; nats). Only samples present at every L of a series are used;
     replicates with a non-positive mean at some L (log undefined) are dropped and not counted.
     """
     out = []
@@ -37,7 +37,7 @@ def curve_bootstrap_beta(
         return pl.DataFrame(schema=COLUMNS)
     rng = np.random.default_rng(seed)
     for key, series in per_sample.group_by(SERIES, maintain_order=True):
-        wide = series.pivot(on="length", index="sample_id", values="pair_value").drop_nulls()
+        wide = series.pivot(on="length", index="sample_id", values="sample_value").drop_nulls()
         lengths = sorted(int(c) for c in wide.columns if c != "sample_id")
         if len(lengths) < 3 or wide.height < 2:
             continue

@@ -20,13 +20,13 @@ import numpy as np
 from scipy.stats import t as t_dist
 
 from l2m_analysis.errors import InputError
-from l2m_analysis.fits._common import _ROW_COLUMNS, MIN_POINTS, _check, _FitBase
+from l2m_analysis.fits.common import MIN_POINTS, ROW_COLUMNS, FitBase, check_curve
 from l2m_analysis.fits.decay_chi2 import fit_chi2
 from l2m_analysis.fits.decay_log import fit_log_space
 
 
 @dataclass(frozen=True)
-class DecayFit(_FitBase):
+class DecayFit(FitBase):
     """I_d = A·d^(−α) + C. exponent = α; amplitude = A, offset = C in nats.
 
     Intervals at ``ci_level`` by ``interval_method``; bootstrap_* from the wild bootstrap (None
@@ -55,7 +55,7 @@ class DecayFit(_FitBase):
     result: Any = field(repr=False, compare=False)
 
     _LAW = "decay"
-    _COLUMNS = {**{c: c for c in _ROW_COLUMNS[:4]}, "offset_c": "offset"}
+    _COLUMNS = {**{c: c for c in ROW_COLUMNS[:4]}, "offset_c": "offset"}
 
 
 def fit_decay_with_offset(
@@ -76,7 +76,7 @@ def fit_decay_with_offset(
     ``seed``; 0 skips it), every replicate refitted including C.
     """
     positive = "the log-space decay fit (Eq. A.18)" if stderr is None else None
-    d, y, s = _check(d, y, stderr, min_points=MIN_POINTS["decay"], positive_y=positive)
+    d, y, s = check_curve(d, y, stderr, min_points=MIN_POINTS["decay"], positive_y=positive)
     if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 0:
         raise InputError(f"n_boot must be an integer >= 0, got {n_boot!r}", "use e.g. 200")
     n_boot = int(n_boot)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import OptimizeResult, minimize_scalar
 
-from l2m_analysis.fits._common import gaussian_ic
+from l2m_analysis.fits.common import gaussian_ic
 from l2m_analysis.fits.profile import curvature_se, exponent_interval, f_threshold, grid_min, hull
 
 # Exponents searched for the best fit: dense over [−3, 6], sparse out to 100 (d^−α ≈ 0 there).

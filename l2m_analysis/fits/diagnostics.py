@@ -26,7 +26,7 @@ import numpy as np
 from scipy.stats import norm
 from scipy.stats import t as t_dist
 
-from l2m_analysis.fits._common import MIN_POINTS
+from l2m_analysis.fits.common import MIN_POINTS
 
 SPANS_ZERO = "interval spans 0"
 OPEN_INTERVAL = "open interval"

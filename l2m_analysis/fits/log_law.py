@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import statsmodels.api as sm
 
-from l2m_analysis.fits._common import MIN_POINTS, _base, _check, _FitBase
+from l2m_analysis.fits.common import MIN_POINTS, FitBase, base_fields, check_curve
 
 
 @dataclass(frozen=True)
-class LogLawFit(_FitBase):
+class LogLawFit(FitBase):
     """I = a·log L + b (nats), fitted on the linear scale; r2/aic/bic on that scale.
 
     cov_intercept_slope: cov(b, a), for the fitted line's confidence band (``fits.bands``)."""
@@ -32,12 +32,12 @@ class LogLawFit(_FitBase):
 
 def fit_log_law(x, y, stderr=None, alpha: float = 0.05) -> LogLawFit:
     """Fit I = a·log L + b by OLS (WLS with weights 1/σ² when ``stderr`` is given)."""
-    x, y, s = _check(x, y, stderr, min_points=MIN_POINTS["log"], positive_y=None)
+    x, y, s = check_curve(x, y, stderr, min_points=MIN_POINTS["log"], positive_y=None)
     design = sm.add_constant(np.log(x))
     res = (sm.OLS(y, design) if s is None else sm.WLS(y, design, weights=1.0 / s**2)).fit()
     ci = res.conf_int(alpha)
     return LogLawFit(
-        **_base(x, res.rsquared, res.aic, res.bic, alpha, s),
+        **base_fields(x, res.rsquared, res.aic, res.bic, alpha, s),
         method="OLS of I on log L" if s is None else "WLS of I on log L, weights 1/σ²",
         slope=float(res.params[1]),
         slope_stderr=float(res.bse[1]),

@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import statsmodels.api as sm
 
-from l2m_analysis.fits._common import _ROW_COLUMNS, MIN_POINTS, _base, _check, _FitBase
+from l2m_analysis.fits.common import MIN_POINTS, ROW_COLUMNS, FitBase, base_fields, check_curve
 
 
 @dataclass(frozen=True)
-class PowerLawFit(_FitBase):
+class PowerLawFit(FitBase):
     """I = A·L^β. exponent = β (stderr, [lo, hi] at ``ci_level``), amplitude = A in nats.
 
     r2, aic, bic: of the regression of log I on log L (weighted when ``weighted``).
@@ -32,7 +32,7 @@ class PowerLawFit(_FitBase):
     result: Any = field(repr=False, compare=False)
 
     _LAW = "power"
-    _COLUMNS = {c: c for c in _ROW_COLUMNS[:4]}
+    _COLUMNS = {c: c for c in ROW_COLUMNS[:4]}
 
 
 def fit_power_law(x, y, stderr=None, alpha: float = 0.05) -> PowerLawFit:
@@ -41,13 +41,13 @@ def fit_power_law(x, y, stderr=None, alpha: float = 0.05) -> PowerLawFit:
     The weights are the delta method, var(log I) ≈ (σ/I)². β's interval is statsmodels'
     t-interval at level 1 − alpha (residual scale estimated from the data, also under WLS).
     """
-    x, y, s = _check(x, y, stderr, min_points=MIN_POINTS["power"], positive_y="power law")
+    x, y, s = check_curve(x, y, stderr, min_points=MIN_POINTS["power"], positive_y="power law")
     lx, ly = np.log(x), np.log(y)
     design = sm.add_constant(lx)
     res = (sm.OLS(ly, design) if s is None else sm.WLS(ly, design, weights=(y / s) ** 2)).fit()
     ci = res.conf_int(alpha)
     return PowerLawFit(
-        **_base(x, res.rsquared, res.aic, res.bic, alpha, s),
+        **base_fields(x, res.rsquared, res.aic, res.bic, alpha, s),
         method="OLS of log I on log L" if s is None else "WLS of log I on log L, weights (I/σ)²",
         exponent=float(res.params[1]),
         exponent_stderr=float(res.bse[1]),

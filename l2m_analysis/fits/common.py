@@ -1,7 +1,7 @@
 """What every fit shares: input checks, the ``fits``-row base class, JSON-safe scalars.
 
-``_FitBase`` holds the fields common to every result and maps a result onto the columns of the
-``fits`` rows (``exponents.FITS_SCHEMA``).
+``FitBase`` holds the fields common to every result and maps a result onto the columns of the
+``fits`` rows (``fits.series.FITS_SCHEMA``).
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ import numpy as np
 
 from l2m_analysis.errors import InputError
 
-_ROW_COLUMNS = ("exponent", "exponent_lo", "exponent_hi", "amplitude", "offset_c")
-_SHARED_COLUMNS = ("r2", "aic", "bic", "n_points", "x_min", "x_max")
+ROW_COLUMNS = ("exponent", "exponent_lo", "exponent_hi", "amplitude", "offset_c")
+SHARED_COLUMNS = ("r2", "aic", "bic", "n_points", "x_min", "x_max")
 # The fewest points each law accepts (decay: three parameters and one degree of freedom).
 MIN_POINTS = {"power": 3, "log": 3, "decay": 4}
 
 
 @dataclass(frozen=True)
-class _FitBase:
+class FitBase:
     """Shared fields; x_min/x_max: the fitted range of L or d; ci_level = 1 − alpha."""
 
     n_points: int
@@ -40,16 +40,16 @@ class _FitBase:
         """One ``fits`` row: law, exponent(_lo/_hi), amplitude, offset_c, r2, aic, bic,
         n_points, x_min, x_max and ``detail`` (every other field; JSON-able, NaN -> None)."""
         row = {"law": self._LAW}
-        row |= {c: _num(getattr(self, self._COLUMNS.get(c, ""), None)) for c in _ROW_COLUMNS}
-        row |= {c: _num(getattr(self, c)) for c in _SHARED_COLUMNS}
+        row |= {c: json_scalar(getattr(self, self._COLUMNS.get(c, ""), None)) for c in ROW_COLUMNS}
+        row |= {c: json_scalar(getattr(self, c)) for c in SHARED_COLUMNS}
         used = set(row) | set(self._COLUMNS.values()) | {"result"}
         row["detail"] = {
-            f.name: _num(getattr(self, f.name)) for f in fields(self) if f.name not in used
+            f.name: json_scalar(getattr(self, f.name)) for f in fields(self) if f.name not in used
         }
         return row
 
 
-def _base(x, r2, aic, bic, alpha, s) -> dict:
+def base_fields(x, r2, aic, bic, alpha, s) -> dict:
     return dict(
         n_points=int(x.size),
         x_min=float(x.min()),
@@ -62,7 +62,7 @@ def _base(x, r2, aic, bic, alpha, s) -> dict:
     )
 
 
-def _check(x, y, stderr, min_points: int, positive_y: str | None):
+def check_curve(x, y, stderr, min_points: int, positive_y: str | None):
     """Validate a curve -> float64 (x, y, stderr or None); InputError naming the problem."""
     arrays = {"x": x, "y": y} if stderr is None else {"x": x, "y": y, "stderr": stderr}
     out = {}
@@ -106,7 +106,7 @@ def gaussian_ic(ssr: float, w: np.ndarray, k: int) -> tuple[float, float]:
     return float(2 * k - 2 * llf), float(k * np.log(n) - 2 * llf)
 
 
-def _num(v):
+def json_scalar(v):
     """JSON-safe scalar: numpy -> Python, non-finite -> None."""
     if v is None or isinstance(v, (bool, str, int)):
         return v

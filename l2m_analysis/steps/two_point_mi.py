@@ -1,4 +1,4 @@
-"""The twopoint_mi step: Grassberger entropies and two-point MI of a counted corpus run.
+"""The two_point_mi step: Grassberger entropies and two-point MI of a counted corpus run.
 
 Reads the run's count-of-counts (``ngram_counts``, ``pair_counts``), estimates Ĥ(X) = Ĥ(Y) of
 single tokens (quantity unigram), Ĥ of adjacent pairs (adjacent_pair, for the 2-gram correction
@@ -16,7 +16,7 @@ import polars as pl
 
 from l2m_analysis.errors import WarehouseError
 from l2m_analysis.estimators.entropy import EntropyEstimate, entropy_grassberger
-from l2m_analysis.estimators.two_point import two_point_mi
+from l2m_analysis.estimators.two_point import two_point_mi as two_point_mi_at
 from l2m_analysis.warehouse import Warehouse
 
 ESTIMATOR = "grassberger"
@@ -33,7 +33,7 @@ class TwoPointOutcome:
     skipped: tuple[int, ...]
 
 
-def twopoint_mi(wh: Warehouse, run_id: str) -> TwoPointOutcome:
+def two_point_mi(wh: Warehouse, run_id: str) -> TwoPointOutcome:
     """Estimate the run's entropies and two-point MI and replace its rows of them."""
     run = wh.require_run(run_id)
     source = run["dataset"] or run["kind"]
@@ -75,7 +75,7 @@ def estimate(wh: Warehouse, run_id: str, source: str):
             if cc.is_empty():
                 continue
             h_xy = _entropy(cc)
-            mi = two_point_mi(h_x, h_x, h_xy, d)  # Eq. (A.16)
+            mi = two_point_mi_at(h_x, h_x, h_xy, d)  # Eq. (A.16)
             rows.append(_entropy_row(run_id, source, "pair_distance", d, shuffled, h_xy))
             estimates.append({"run_id": run_id, "source": source, "quantity": "two_point",
                               "estimator": name, "distance": d, "value": mi.value,

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from l2m_analysis.errors import InputError
-from l2m_analysis.exponents import FITS_SCHEMA, fit_mi_series
+from l2m_analysis.fits.series import FITS_SCHEMA, fit_mi_series
 
 ROOT = Path(__file__).resolve().parents[1]
 LENGTHS = 4.0 ** np.arange(1, 9)

@@ -1,4 +1,4 @@
-"""The three pipelines end to end: prepare_corpus -> count_ngrams -> twopoint_mi.
+"""The three pipelines end to end: prepare_corpus -> count_ngrams -> two_point_mi.
 
 Ground truth: Markov-chain tokens written to the warehouse give the exact two-point MI at
 small d and the shift-baseline floor at large d. Also: resume after a kill, streaming equals
@@ -20,7 +20,7 @@ from l2m_analysis.corpus.markov import (
     sticky_transition_matrix,
 )
 from l2m_analysis.warehouse import Warehouse
-from pipelines import count_ngrams, prepare_corpus, twopoint_mi
+from pipelines import count_ngrams, prepare_corpus, two_point_mi
 
 N_STATES, N_DOCS, DOC_LENGTH = 40, 16, 6000
 DISTANCES = ["1", "2", "4", "8", "64", "256", "1024"]
@@ -59,7 +59,7 @@ def test_markov_ground_truth_through_the_pipelines(tmp_path) -> None:
     assert (
         run(count_ngrams, "--warehouse", db, "--run-id", "markov", "--distances", *DISTANCES) == 0
     )
-    assert run(twopoint_mi, "--warehouse", db, "--run-id", "markov") == 0
+    assert run(two_point_mi, "--warehouse", db, "--run-id", "markov") == 0
     with Warehouse.open(db) as wh:
         mi = wh.query("SELECT * FROM mi_estimates WHERE run_id = 'markov' ORDER BY distance")
         ent = wh.query("SELECT quantity, count(*) AS n FROM entropies GROUP BY 1 ORDER BY 1")
@@ -152,7 +152,7 @@ def test_prepare_corpus_report_resume_and_counts(tmp_path, capsys, monkeypatch) 
     # documents far shorter than d = 100000: that distance is skipped, not a wrong number
     assert run(count_ngrams, "--warehouse", db, "--run-id", "r", "--distances", "1", "100000") == 0
     assert "every document shorter than d" in capsys.readouterr().out
-    assert run(twopoint_mi, "--warehouse", db, "--run-id", "r") == 0
+    assert run(two_point_mi, "--warehouse", db, "--run-id", "r") == 0
     assert "d = 100000: no token pairs" in capsys.readouterr().out
     with Warehouse.open(db) as wh:
         assert wh.query("SELECT DISTINCT distance FROM mi_estimates")["distance"].to_list() == [1]
@@ -186,7 +186,7 @@ def test_count_ngrams_refuses_an_overflowing_vocabulary(tmp_path, capsys) -> Non
     assert run(count_ngrams, "--warehouse", db, "--run-id", "huge") == 2
     assert "overflows the 64-bit pair key" in capsys.readouterr().err
     assert run(count_ngrams, "--warehouse", db, "--run-id", "nope") == 2
-    assert run(twopoint_mi, "--warehouse", db, "--run-id", "huge") == 2
+    assert run(two_point_mi, "--warehouse", db, "--run-id", "huge") == 2
     assert "no 1-gram counts" in capsys.readouterr().err
 
 

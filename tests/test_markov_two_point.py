@@ -36,7 +36,7 @@ def chain():
 
 
 def estimates(counts: CorpusCounts, shuffled: bool) -> dict[int, tuple[float, float]]:
-    """{d: (I_d, stderr)} in nats from the counts, as pipelines.twopoint_mi computes it."""
+    """{d: (I_d, stderr)} in nats from the counts, as pipelines.two_point_mi computes it."""
     uni = counts.ngrams.filter(pl.col("order") == 1)
     h_x = entropy_grassberger(uni["count"], uni["n_items"])
     out = {}

@@ -21,21 +21,16 @@ import polars as pl
 from l2m_analysis.errors import InputError
 from l2m_analysis.fits import compare_laws, fit_decay_with_offset
 from l2m_analysis.fits.diagnostics import fit_warnings
+from l2m_analysis.warehouse.schema import TABLES
 
 SERIES_KEYS = ["run_id", "source", "quantity", "estimator", "ratio"]
-# The rows frame: one row per fitted law of a series.
+# The rows frame: one row per fitted law of a series, the columns of the warehouse's ``fits``
+# table (defined once, with a comment per column, in ``warehouse.schema``) but ``created_at``.
 FITS_SCHEMA: dict[str, pl.DataType] = {
-    "run_id": pl.String, "source": pl.String, "quantity": pl.String, "estimator": pl.String,
-    "ratio": pl.Int32, "law": pl.String, "exponent": pl.Float64, "exponent_lo": pl.Float64,
-    "exponent_hi": pl.Float64, "amplitude": pl.Float64, "offset_c": pl.Float64,
-    "r2": pl.Float64, "aic": pl.Float64, "bic": pl.Float64,
-    "n_points": pl.Int32,  # points fitted
-    "x_min": pl.Float64, "x_max": pl.Float64, "preferred_law": pl.String,
-    "detail": pl.String,  # JSON object: every other field of the fit result
-    "n_dropped": pl.Int32,  # points of the series not fitted (0 when none)
-    "drop_reason": pl.String,  # why, e.g. "2 points with I <= 0 (...)"; NULL when none
-    "warnings": pl.List(pl.String),  # fits.diagnostics rules that fired; [] when none
-}  # fmt: skip
+    name: dtype
+    for name, dtype in pl.from_arrow(TABLES["fits"].empty_table()).schema.items()
+    if name != "created_at"
+}
 FITS_COLUMNS = list(FITS_SCHEMA)
 # Estimators that are baselines, not signals: listed next to the signal, never fitted.
 BASELINE_SUFFIX = "_shuffled"

@@ -1,0 +1,78 @@
+"""Two-point mutual information I_d of a counted corpus run, with its shuffle baseline, in nats.
+
+Steps (Section 4.3.2, Appendix A.VII):
+  1. Grassberger entropies (Eq. 8-9, A.12-A.13) from the run's count-of-counts: Ĥ(X) = Ĥ(Y) of
+     single tokens (quantity unigram), Ĥ of adjacent pairs (quantity adjacent_pair, used by the
+     2-gram correction of Eq. A.14), Ĥ(XY_d) per distance (quantity pair_distance, shuffled
+     false for the real pairs, true for the baseline); all written to `entropies`;
+  2. I_d = Ĥ(X) + Ĥ(Y) − Ĥ(XY_d) (Eq. A.16) per distance to `mi_estimates` (quantity two_point,
+     estimator grassberger), and the same for the baseline (estimator grassberger_shuffled):
+     its value is the estimator's bias floor, which I_d approaches at large d;
+  3. prints I_d ± stderr next to the baseline. stderr is the conservative sum of the three
+     entropies' standard errors (estimators.two_point).
+Distances with no pair (every document shorter than d) are reported and skipped.
+The fit I_d = A·d^(−α) + C (Eq. A.18) is python -m pipelines.fit_exponents --quantity two_point.
+
+Examples:
+  python -m pipelines.two_point_mi --run-id books
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import polars as pl
+from rich.console import Console
+
+from l2m_analysis.cli import make_parser, run_cli
+from l2m_analysis.cli import table as cli_table
+from l2m_analysis.errors import InputError
+from l2m_analysis.steps.two_point_mi import BASELINE_ESTIMATOR, ESTIMATOR, two_point_mi
+from l2m_analysis.warehouse import Warehouse
+
+
+def build_parser():
+    parser = make_parser(
+        "pipelines.two_point_mi", __doc__, run_id_help="the counted corpus run (required)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.run_id is None:
+        raise InputError("--run-id is required", "pass the run counted by count_ngrams")
+    console = Console()
+    with Warehouse.open(args.warehouse, create=False) as wh:
+        outcome = two_point_mi(wh, args.run_id)
+    for d in outcome.skipped:
+        console.print(f"[yellow]d = {d}: no token pairs (every document shorter than d), skipped")
+    print_estimates(outcome.estimates, args.run_id, console)
+    console.print(
+        f"next: python -m pipelines.fit_exponents --quantity two_point   (run {args.run_id})"
+    )
+    return 0
+
+
+def print_estimates(estimates: pl.DataFrame, run_id: str, console: Console) -> None:
+    table = cli_table(
+        f"two-point MI of run {run_id} (nats)",
+        [(c, "right") for c in ("d", "I_d ± stderr", "baseline (bias floor)", "I_d − baseline",
+                                "pairs")],
+    )  # fmt: skip
+    real = estimates.filter(pl.col("estimator") == ESTIMATOR).sort("distance")
+    base = {r["distance"]: r for r in estimates.filter(pl.col("estimator") == BASELINE_ESTIMATOR)
+            .iter_rows(named=True)}  # fmt: skip
+    for r in real.iter_rows(named=True):
+        b = base.get(r["distance"])
+        table.add_row(
+            str(r["distance"]), f"{r['value']:.4f} ± {r['stderr']:.4f}",
+            f"{b['value']:.4f}" if b else "-",
+            f"{r['value'] - b['value']:.4f}" if b else "-", f"{r['n']:,}",
+        )  # fmt: skip
+    console.print(table)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
