@@ -33,6 +33,7 @@ from rich.progress import Progress
 from l2m_analysis.cli import make_parser, run_cli
 from l2m_analysis.cli import table as cli_table
 from l2m_analysis.errors import InputError
+from l2m_analysis.estimators.bipartite import RATIOS
 from l2m_analysis.gaussian import curves
 from l2m_analysis.gaussian.construction import (
     BOUNDARY_RULES,
@@ -44,7 +45,7 @@ from l2m_analysis.gaussian.construction import (
 from l2m_analysis.warehouse import Warehouse
 
 DEFAULT_RUN_ID = "gaussian-exact"
-DEFAULTS = {"layers": 8, "ratios": [2, 3, 4], "copies": 1, "vclub_layers": 5}
+DEFAULTS = {"layers": 8, "ratios": list(RATIOS), "copies": 1, "vclub_layers": 5}
 
 
 def build_parser():

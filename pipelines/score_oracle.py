@@ -5,10 +5,10 @@ E.34), seeded per sample (--seed), and writes the exact conditional log-densitie
 over the copies, token_id = -1) in three conditions: no_split (every position, split_at = 0),
 split (Y of sample i after the X of another sample, a seeded derangement) and marginal (Y after
 BOS only, the true p(Y)), for every split ℓ in --splits, each window Y = [ℓ, r·ℓ) with r the
-largest of 2, 3, 4 that fits in L (scoring.plan). It also writes the exact answers for this
-run to mi_estimates: estimator exact (I_BP) and exact_vclub (what vCLUB converges to with
-q = p) for each window X = [0, ℓ), Y = [ℓ, ratio·ℓ), ratio in 2 3 4, ratio·ℓ <= L — the
-windows pipelines.bipartite_mi reports.
+largest of --ratios (default 2 3 4, recorded in the run's config) that fits in L
+(scoring.plan). It also writes the exact answers for this run to mi_estimates: estimator exact
+(I_BP) and exact_vclub (what vCLUB converges to with q = p) for each window X = [0, ℓ),
+Y = [ℓ, ratio·ℓ), ratio in --ratios, ratio·ℓ <= L — the windows pipelines.bipartite_mi reports.
 
 Batches commit atomically with deterministic keys: rerun a killed command (same --run-id and
 options) to resume without duplicates.
@@ -34,6 +34,7 @@ from rich.console import Console
 
 from l2m_analysis.cli import make_parser, positive_int, run_cli
 from l2m_analysis.errors import InputError
+from l2m_analysis.estimators.bipartite import RATIOS
 from l2m_analysis.gaussian.construction import (
     BOUNDARY_RULES,
     DEFAULT_BOUNDARY_RULE,
@@ -73,6 +74,13 @@ def build_parser():
         type=positive_int,
         default=argparse.SUPPRESS,
         help=argparse.SUPPRESS,
+    )
+    parser.add_argument(
+        "--ratios",
+        nargs="+",
+        type=int,
+        default=list(RATIOS),
+        help="ratios L/ℓ the estimators report (default 2 3 4)",
     )
     parser.add_argument(
         "--splits",
@@ -130,7 +138,8 @@ def run_config(args, splits: list[int]) -> dict:
         "family": args.family,
         "layers": args.layers,
         "samples": args.samples,
-        "windows": "Y = [ℓ, r·ℓ), r the largest of 2, 3, 4 inside L",
+        "windows": "Y = [ℓ, r·ℓ), r the largest of --ratios inside L",
+        "ratios": sorted(args.ratios),
         "partners": "derangement, seed = --seed",
         "splits": splits,
         "copies": args.copies,
@@ -158,11 +167,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     oracle = GaussianOracle(args.family, args.layers, args.copies, args.boundary_rule)
     source = GaussianSampleSource(oracle.conditionals.model, args.seed, args.copies)
-    plan = ScoringPlan(args.samples, tuple(splits), tuple(args.conditions), args.batch_size)
+    plan = ScoringPlan(
+        args.samples, tuple(splits), tuple(args.conditions), args.batch_size, tuple(args.ratios)
+    )
     partners = derangement(np.arange(args.samples), args.seed)  # iid samples: any other one
     with Warehouse.open(args.warehouse) as wh:
         exact = exact_window_estimates(
-            args.family, args.layers, splits, boundary_rule=args.boundary_rule, copies=args.copies
+            args.family, args.layers, splits, args.ratios, args.boundary_rule, copies=args.copies
         )
         run_id = wh.start_run(
             "oracle",

@@ -1,6 +1,7 @@
 -- Bipartite mutual information I^BP_{ℓ;L} (nats) of every run, every scored split ℓ and every
--- ratio L/ℓ in {2, 3, 4}: the direct estimator (Eq. 6) with and without the 2-gram correction of
--- Appendix A.III (Eq. A.14), and the vCLUB estimator (Eq. 7).
+-- ratio L/ℓ the run recorded (stg_run_ratios; 2, 3, 4 by default): the direct estimator (Eq. 6)
+-- with and without the 2-gram correction of Appendix A.III (Eq. A.14), and the vCLUB estimator
+-- (Eq. 7).
 --
 -- Reads: stg_bipartite_per_sample (the per-sample terms, from token_logprobs and the
 -- adjacent-pair Grassberger entropy Ĥ_G(Y1, Y2) of Eq. A.12-A.13, stg_adjacent_pair_entropy).

@@ -127,7 +127,12 @@ def connect(
     rows += [(r, "hand", "adjacent_pair", "grassberger", v, h_stderr) for r, v in entropies]
     names = ["run_id", "source", "quantity", "estimator", "value", "stderr"]
     entropy_rows = pl.DataFrame(rows, schema=names, orient="row")
-    return frames_connection({"token_logprobs": token_logprobs, "entropies": entropy_rows})
+    runs = pl.DataFrame({"run_id": token_logprobs["run_id"].unique().sort()}).with_columns(
+        config=pl.lit('{"ratios": [2, 3, 4]}')
+    )
+    return frames_connection(
+        {"token_logprobs": token_logprobs, "entropies": entropy_rows, "runs": runs}
+    )
 
 
 def expected(estimator: str, split_at: int, length: int) -> tuple[float, float | None, int]:
@@ -337,9 +342,13 @@ def discrete_table(run_id: str) -> pl.DataFrame:
 def warehouse_path(tmp_path: Path) -> Path:
     path = tmp_path / "l2m.duckdb"
     with Warehouse.open(path) as wh:
-        wh.start_run("planted", run_id="hand", dataset="hand-table", config={"n": 3})
+        wh.start_run(
+            "planted", run_id="hand", dataset="hand-table", config={"n": 3, "ratios": [2, 3, 4]}
+        )
         wh.append_batch("token_logprobs", "hand", "all", discrete_table("hand").drop("run_id"))
-        wh.start_run("gaussian_exact", run_id="gauss", dataset="gaussian", config={})
+        wh.start_run(
+            "gaussian_exact", run_id="gauss", dataset="gaussian", config={"ratios": [2, 3, 4]}
+        )
         gauss = table_rows(TABLE, run_id="gauss", token_id=-1).with_columns(-pl.col("logprob"))
         wh.append_batch("token_logprobs", "gauss", "all", gauss)
         exact = pl.DataFrame({"run_id": ["hand"], "source": ["hand-table"],

@@ -130,7 +130,7 @@ def chain(tmp_path_factory):
 def start_run(catalog: Path, run_id: str) -> None:
     with Warehouse.open(catalog, create=False) as wh:
         wh.start_run("llm", run_id=run_id, model="markov-oracle", dataset="markov",
-                     config={"corpus_run_id": "chain"})  # fmt: skip
+                     config={"corpus_run_id": "chain", "ratios": [2, 3, 4]})  # fmt: skip
 
 
 def rows(catalog: Path, run_id: str) -> pl.DataFrame:

@@ -87,6 +87,8 @@ def test_one_gaussian_law_per_family_the_widest_and_every_text_law() -> None:
         "run_id": ["oracle", "llm-a", "gaussian-exact", "gaussian-exact", "llm-b"],
         "x_min": [8.0, 4.0, 4.0, 4.0, 4.0],
         "x_max": [128.0, 256.0, 65536.0, 65536.0, 2048.0],
+        "copies": [64, None, 1, 1, None],
+        "family": ["gaussian_subvolume", None, "gaussian_subvolume", "gaussian_log", None],
     })  # fmt: skip
     kept = widest_gaussian_laws(fits)
     assert kept["run_id"].to_list() == ["llm-a", "gaussian-exact", "gaussian-exact", "llm-b"]

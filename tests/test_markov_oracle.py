@@ -57,7 +57,9 @@ def scored(tmp_path_factory):
         for run_id, oracle in (("exact-start", MarkovOracle(TRANSITION)),
                                ("wrong-start", MarkovOracle(TRANSITION, WRONG_START))):  # fmt: skip
             wh.start_run("llm", run_id=run_id, model=oracle.name, tokenizer=TOKENIZER,
-                         dataset="markov-K6", config={"corpus_run_id": "chain"})  # fmt: skip
+                         dataset="markov-K6",
+                         config={"corpus_run_id": "chain",
+                                 "ratios": list(plan.ratios)})  # fmt: skip
             score_run(wh, run_id, oracle, windows, plan, partners, show_progress=False)
             wh.finish_run(run_id)
     assert run_cli(bipartite_mi.main, ["--warehouse", str(path)]) == 0

@@ -32,7 +32,7 @@ def make_warehouse(tmp_path, *, scored_tokenizer=TOKENIZER, corpus="books", coun
             counts = pl.DataFrame({"order": [2, 2, 2], **CORPUS_COUNTS})
             wh.append_batch("ngram_counts", "books", "order-2", counts, meta={"order": 2})
         wh.start_run("llm", run_id="scored", tokenizer=scored_tokenizer, dataset="books",
-                     config={"corpus_run_id": corpus})  # fmt: skip
+                     config={"corpus_run_id": corpus, "ratios": [2, 3, 4]})  # fmt: skip
         wh.append_batch("token_logprobs", "scored", "all", discrete_table("scored"))
     return path
 

@@ -4,7 +4,8 @@
 on a warehouse connection (or ``warehouse.memory.frames_connection`` over in-memory frames).
 Estimators (see the SQL file's header): ``direct`` (Eq. 6 with the 2-gram correction of Eq.
 A.14), ``direct_uncorrected`` (Eq. 6) and ``vclub`` (Eq. 7), for every scored split ℓ and L/ℓ in
-``RATIOS``, each a mean over samples with stderr = std/sqrt(n) (plus, for ``direct``, the common
+the run's recorded ratios (``RATIOS`` by default), each a mean over samples with stderr =
+std/sqrt(n) (plus, for ``direct``, the common
 term of Ĥ_G; ``estimators.adjacent_pairs`` chooses Ĥ_G).
 """
 
@@ -15,7 +16,9 @@ import polars as pl
 
 from l2m_analysis.sql import run_query
 
-RATIOS = (2, 3, 4)  # L/ℓ, as in Fig. 3
+# The ratios L/ℓ reported by default, as in Fig. 3: the one definition. Scoring records a run's
+# ratios in its config (``ratios``); the SQL reads them from there (stg_run_ratios).
+RATIOS = (2, 3, 4)
 ESTIMATORS = ("direct", "direct_uncorrected", "vclub")
 MI_COLUMNS = (
     "run_id",

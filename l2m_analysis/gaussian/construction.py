@@ -124,19 +124,6 @@ def family_source(family: str | GaussianFamily, copies: int = 1) -> str:
     return base if copies == 1 else f"{base}_x{copies}"
 
 
-def copies_of_source(source: str) -> int:
-    """The inverse of ``family_source`` for the copies: ``gaussian_subvolume_x64`` -> 64, a
-    source without ``_x<copies>`` -> 1."""
-    stem, sep, tail = source.rpartition("_x")
-    return int(tail) if sep and stem and tail.isdigit() else 1
-
-
-def family_of_source(source: str) -> str:
-    """``gaussian_subvolume_x64`` -> ``gaussian_subvolume`` (the source of one copy)."""
-    stem, sep, tail = source.rpartition("_x")
-    return stem if sep and stem and tail.isdigit() else source
-
-
 def sequence_length(layers: int) -> int:
     return 4 ** check_layers(layers)
 

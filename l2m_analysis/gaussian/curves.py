@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from l2m_analysis.errors import InputError
+from l2m_analysis.estimators.bipartite import RATIOS
 from l2m_analysis.gaussian.construction import (
     DEFAULT_BOUNDARY_RULE,
     check_layers,
@@ -67,7 +68,7 @@ def _rows(rows: list[dict]) -> pl.DataFrame:
 def bipartite_curve(
     family: str,
     layers: Sequence[int],
-    ratios: Sequence[int] = (2, 3, 4),
+    ratios: Sequence[int] = RATIOS,
     boundary_rule: str = DEFAULT_BOUNDARY_RULE,
     copies: int = 1,
 ) -> pl.DataFrame:
@@ -93,7 +94,7 @@ def bipartite_curve(
 def vclub_bound_curve(
     family: str,
     layers: Sequence[int],
-    ratios: Sequence[int] = (2, 3, 4),
+    ratios: Sequence[int] = RATIOS,
     boundary_rule: str = DEFAULT_BOUNDARY_RULE,
     copies: int = 1,
 ) -> pl.DataFrame:
@@ -204,7 +205,7 @@ def exact_window_estimates(
     family: str,
     layers: int,
     split_ats: Sequence[int],
-    ratios: Sequence[int] = (2, 3, 4),
+    ratios: Sequence[int] = RATIOS,
     boundary_rule: str = DEFAULT_BOUNDARY_RULE,
     copies: int = 1,
     dense_max_layers: int = 6,

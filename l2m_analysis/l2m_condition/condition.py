@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from l2m_analysis.gaussian.construction import copies_of_source, family_of_source
 from l2m_analysis.l2m_condition.history_state import history_dim
 from l2m_analysis.models.presets import ModelPreset
 
@@ -123,32 +122,30 @@ def widest_gaussian_laws(fits: pl.DataFrame) -> pl.DataFrame:
     """One fit per Gaussian family and estimator: the one over the widest range of L.
 
     The exact law of a family is fitted both on ``gaussian_mi``'s lengths (L = 4 … 65 536) and
-    on the few lengths an oracle run scored (source ``<family>_x<copies>``); the narrow one adds
-    nothing. fits: rows of the ``fits`` table with source, estimator, x_min, x_max; text rows
-    (sources not starting with ``gaussian_``) are all kept, in their order."""
-    family = pl.col("source").map_elements(family_of_source, return_dtype=pl.String)
-    ranked = fits.with_row_index("_row").with_columns(
-        _family=family, _span=pl.col("x_max") / pl.col("x_min")
-    )
-    gaussian = pl.col("source").str.starts_with("gaussian_")
+    on the few lengths an oracle run scored; the narrow one adds nothing. fits: rows of
+    ``queries/fitted_bipartite_laws.sql`` (family: NULL for text); text rows are all kept, in
+    their order."""
+    ranked = fits.with_row_index("_row").with_columns(_span=pl.col("x_max") / pl.col("x_min"))
+    gaussian = pl.col("family").is_not_null()
     widest = (
         ranked.filter(gaussian)
         .sort("_span", descending=True, maintain_order=True)
-        .unique(["_family", "estimator"], keep="first", maintain_order=True)
+        .unique(["family", "estimator"], keep="first", maintain_order=True)
     )
     kept = pl.concat([widest, ranked.filter(~gaussian)]).sort("_row")
-    return kept.drop("_row", "_family", "_span")
+    return kept.drop("_row", "_span")
 
 
 def laws_from_fits(fits: pl.DataFrame, copies: int, vocab_size: int) -> list[MILaw]:
-    """Fitted power laws of I^BP at ratio 2 (rows of ``fits`` with source, estimator, amplitude,
-    exponent, x_min, x_max and the run's model) -> MILaws, one per Gaussian family and estimator
-    (``widest_gaussian_laws``) and per text series. Gaussian laws are per token of the source's
-    copies; MI adds over independent copies, so they are rescaled to ``copies`` numbers."""
+    """Fitted power laws of I^BP at ratio 2 (rows of ``queries/fitted_bipartite_laws.sql``:
+    source, estimator, amplitude, exponent, x_min, x_max, model, copies, family) -> MILaws, one
+    per Gaussian family and estimator (``widest_gaussian_laws``) and per text series. Gaussian
+    laws are per token of their run's ``copies``; MI adds over independent copies, so they are
+    rescaled to ``copies`` numbers."""
     laws = []
     for r in widest_gaussian_laws(fits).iter_rows(named=True):
-        gaussian = r["source"].startswith("gaussian_")
-        scale = copies / copies_of_source(r["source"]) if gaussian else 1.0
+        gaussian = r["family"] is not None
+        scale = copies / r["copies"] if gaussian else 1.0
         label = f"{r['source']} {r['estimator']}"
         if not gaussian and r.get("model"):  # a weaker q underestimates β (Appendix A.VI)
             label += f" (q = {r['model']})"

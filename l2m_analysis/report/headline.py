@@ -21,12 +21,13 @@ import polars as pl
 from l2m_analysis.charts.theme import ESTIMATOR_LABELS
 from l2m_analysis.fits import describe
 from l2m_analysis.fits.bands import crossing
-from l2m_analysis.gaussian.construction import family_of_source
+from l2m_analysis.gaussian.construction import family_source
 from l2m_analysis.l2m_condition.condition import capacity
 from l2m_analysis.l2m_condition.history_state import history_dim, per_token_growth
 from l2m_analysis.models.presets import PRESETS
 from l2m_analysis.report.frames import ReportFrames
 from l2m_analysis.report.page import escape
+from l2m_analysis.warehouse.schema import run_config_of
 
 TEXT_ESTIMATORS = {
     "direct": "a weaker q underestimates β: read it as a lower bound (Appx. A.VI)",
@@ -108,8 +109,8 @@ def gaussian_check(f: ReportFrames) -> list[Answer]:
     the same law preferred (log law)."""
     out = []
     for oracle in f.runs_of("oracle"):
-        source = f.runs.filter(run_id=oracle)["dataset"][0]
-        family = family_of_source(source)
+        run = f.runs.filter(run_id=oracle).row(0, named=True)
+        source, family = run["dataset"], family_source(run_config_of(run)["family"])
         exact = f.fit(f.runs_of("gaussian_exact"), "exact", "power", source=family)
         est = f.fit(oracle, ["direct", "direct_uncorrected"], "power")
         if exact is None or est is None:

@@ -22,9 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from l2m_analysis.errors import InputError
+from l2m_analysis.estimators.bipartite import RATIOS
 from l2m_analysis.warehouse.schema import CONDITIONS
-
-RATIOS = (2, 3, 4)  # L/ℓ, as in Fig. 3 and A.3
 
 
 @dataclass(frozen=True)

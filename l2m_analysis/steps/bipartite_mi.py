@@ -18,8 +18,9 @@ from typing import Any
 import polars as pl
 
 from l2m_analysis.corpus.tokenizer import load_tokenizer
+from l2m_analysis.errors import InputError
 from l2m_analysis.estimators.adjacent_pairs import two_gram_entropy
-from l2m_analysis.estimators.bipartite import ESTIMATORS, RATIOS, bipartite_mi_sql
+from l2m_analysis.estimators.bipartite import ESTIMATORS, bipartite_mi_sql
 from l2m_analysis.estimators.compression import ESTIMATOR as COMPRESSION
 from l2m_analysis.estimators.compression import compression_estimates
 from l2m_analysis.estimators.logprob_checks import validate_token_logprobs_sql
@@ -66,6 +67,7 @@ def estimate_run(wh: Warehouse, run_id: str, client: Any, notify) -> pl.DataFram
     """One run: checks, Ĥ_G, the estimators, the compression estimate; returns the rows."""
     validate_token_logprobs_sql(wh.con, run_id)
     run = wh.require_run(run_id)
+    ratios = recorded_ratios(wh, run_id)
     source = run["dataset"] or run["kind"]
     discrete = wh.query(
         "SELECT min(token_id) >= 0 AS discrete FROM token_logprobs WHERE run_id = ?", [run_id]
@@ -88,7 +90,7 @@ def estimate_run(wh: Warehouse, run_id: str, client: Any, notify) -> pl.DataFram
     if client is None:
         estimates = bipartite_mi_sql(wh.con, run_id)
     else:
-        estimates = _on_dask(wh, run_id, client, rows[0] if rows else None)
+        estimates = _on_dask(wh, run_id, ratios, client, rows[0] if rows else None)
     estimates = estimates.with_columns(source=pl.lit(source))
     if estimates.is_empty():
         notify(f"[yellow]{run_id}: no sample has every position ℓ..L-1 in two conditions; "
@@ -105,7 +107,23 @@ def estimate_run(wh: Warehouse, run_id: str, client: Any, notify) -> pl.DataFram
     return estimates
 
 
-def _on_dask(wh: Warehouse, run_id: str, client: Any, entropy: dict | None) -> pl.DataFrame:
+def recorded_ratios(wh: Warehouse, run_id: str) -> list[int]:
+    """The ratios L/ℓ the run recorded when it was scored (config ``ratios``; the SQL reads the
+    same, stg_run_ratios); raises naming the fix when it recorded none."""
+    ratios = wh.run_config(run_id).get("ratios")
+    if not ratios:
+        raise InputError(
+            f"run {run_id!r} records no ratios L/ℓ in its config (scored before runs recorded "
+            "them, or written by hand)",
+            "score it again with python -m pipelines.score_logprobs (or score_oracle) and "
+            "--ratios, e.g. --ratios 2 3 4",
+        )
+    return sorted(int(r) for r in ratios)
+
+
+def _on_dask(
+    wh: Warehouse, run_id: str, ratios: list[int], client: Any, entropy: dict | None
+) -> pl.DataFrame:
     """``cluster.bipartite`` over the run's files: the rows the SQL gives."""
     from l2m_analysis.cluster.bipartite import bipartite_mi_on_dask
 
@@ -114,7 +132,7 @@ def _on_dask(wh: Warehouse, run_id: str, client: Any, entropy: dict | None) -> p
         "AND condition IN ('marginal', 'split') ORDER BY split_at",
         [run_id],
     )["split_at"].to_list()
-    windows = tuple((s, r) for s in splits for r in RATIOS)
+    windows = tuple((s, r) for s in splits for r in ratios)
     files = [str(path) for path, _ in wh.batch_files("token_logprobs", run_id)]
     h, se = (entropy["value"], entropy["stderr"]) if entropy else (None, None)
     return bipartite_mi_on_dask(client, run_id, files, windows, h, se)

@@ -1,19 +1,15 @@
 -- Staging: the per-sample terms of the bipartite MI estimators (nats), one row per run, split ℓ,
--- ratio L/ℓ in {2, 3, 4}, estimator and sample: the values bipartite_mi.sql averages, and what a
+-- ratio L/ℓ (those the run recorded, stg_run_ratios), estimator and sample: the values bipartite_mi.sql averages, and what a
 -- bootstrap over samples resamples (every point of a curve shares the same samples).
 --
--- Reads: token_logprobs, stg_adjacent_pair_entropy (Ĥ_G for the 2-gram correction).
+-- Reads: token_logprobs, stg_run_ratios (the run's ratios L/ℓ), stg_adjacent_pair_entropy (Ĥ_G
+-- for the 2-gram correction).
 -- Answer: run_id, estimator, length, split_at, ratio, sample_id, sample_value, common_stderr
 --   sample_value     the sample's estimate (see queries/bipartite_mi.sql for each formula)
 --   common_stderr  4/5 · se(Ĥ_G) for `direct` (shared by every sample and point), else NULL
 -- A sample counts for an estimator only when it has EVERY position ℓ..L-1 exactly once in both
 -- conditions it uses; samples with missing positions are left out, never summed partially.
 WITH
--- the ratios L/ℓ reported (Fig. 3)
-ratios (ratio) AS (
-    VALUES (2), (3), (4)
-),
-
 -- every split ℓ scored for a run (it has marginal and/or split rows)
 splits AS (
     SELECT DISTINCT run_id, split_at
@@ -21,11 +17,11 @@ splits AS (
     WHERE condition IN ('marginal', 'split')
 ),
 
--- the windows (ℓ, L = ratio·ℓ) asked for
+-- the windows (ℓ, L = ratio·ℓ) asked for: each split with each of its run's ratios
 windows AS (
     SELECT s.run_id, s.split_at, r.ratio, s.split_at * r.ratio AS length
     FROM splits AS s
-    CROSS JOIN ratios AS r
+    JOIN stg_run_ratios AS r ON r.run_id = s.run_id
 ),
 
 -- the Y-rows of every window, ℓ ≤ position < L: no_split rows serve every window of their run,
