@@ -165,8 +165,8 @@ def l2m_verdicts(f: ReportFrames) -> list[Answer]:
     out = []
     for label, r in zip(ARCHITECTURES, crossings(f, ARCHITECTURES.values()), strict=False):
         law = describe.exponent(r.law)
-        question = f"L²M condition, exact sub-volume law {law}, C = {C:g} nat per number"
-        value = "keeps up at every L" if r.at is None else f"fails beyond {r.text()}"
+        question = f"L²M condition (a bound), exact sub-volume law {law}, C = {C:g} nat per number"
+        value = "keeps up at every L" if r.at is None else f"fails beyond {r.text()} (bound)"
         note = f"state fixed at {r.dim_4096:,} numbers"
         if r.growth:
             note = f"KV cache grows by {r.growth:,} numbers per token, faster than L^β"
