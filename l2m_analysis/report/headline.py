@@ -19,6 +19,8 @@ import numpy as np
 import polars as pl
 
 from l2m_analysis.charts.theme import ESTIMATOR_LABELS
+from l2m_analysis.estimators.compression import ESTIMATOR as COMPRESSION
+from l2m_analysis.estimators.compression import iid_baseline_summary
 from l2m_analysis.fits import describe
 from l2m_analysis.fits.bands import crossing
 from l2m_analysis.gaussian.construction import family_of_source
@@ -64,7 +66,8 @@ def text_beta(f: ReportFrames) -> list[Answer]:
         question = f"Bipartite MI of text grows as L^β (q = {f.model(run)}; ℓ = L/2)"
         for est, caveat in TEXT_ESTIMATORS.items():
             if row := f.fit(run, est, "power", quantity="bipartite"):
-                note = "; ".join(filter(None, [describe.bootstrap(row), caveat]))
+                baseline = iid_baseline_summary(f.estimates(run)) if est == COMPRESSION else None
+                note = "; ".join(filter(None, [describe.bootstrap(row), caveat, baseline]))
                 link = anchor("estimators" if est == "compression_lzma" else "bipartite", run)
                 label, beta = ESTIMATOR_LABELS[est], describe.exponent(row)
                 out.append(Answer(question, label, beta, note, link))
