@@ -17,15 +17,13 @@ c independent copies per token (Eq. E.34) every canonical pair appears c times. 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import polars as pl
 import scipy.linalg
 
 from l2m_analysis.errors import InputError
 from l2m_analysis.gaussian.construction import DEFAULT_BOUNDARY_RULE
-from l2m_analysis.gaussian.exact import DENSE_MAX_LAYERS, check_window, covariance_dense
+from l2m_analysis.gaussian.exact import check_window, covariance_dense
 
 CAPACITY_MAX_LAYERS = 5  # L = 1024: ~2 s on 2 busy cores (L = 4096: ~40 s, too slow for a step)
 
@@ -79,19 +77,21 @@ def linear_capacity_curve(
 ) -> pl.DataFrame:
     """Exact I_BP(L/2; L) and the linear capacity of each named state size, per L.
 
-    lengths: L (even, ≤ 4^CAPACITY_MAX_LAYERS); dims: name -> D (one for every L, or a list
-    aligned with ``lengths``). Columns: name, length, dim, i_bp, linear_capacity (nats,
-    per token of ``copies`` numbers), one row per name × L."""
-    if not lengths or any(n < 2 or n % 2 or n > 4**CAPACITY_MAX_LAYERS for n in lengths):
+    lengths: L = 4^k, k = 1 … CAPACITY_MAX_LAYERS, each a whole sample of its own (as the exact
+    curve of ``gaussian.curves.bipartite_curve``; the first L tokens of a longer sample have
+    another covariance); dims: name -> D (one for every L, or a list aligned with ``lengths``).
+    Columns: name, length, dim, i_bp, linear_capacity (nats, per token of ``copies`` numbers),
+    one row per name × L."""
+    powers = {4**k: k for k in range(1, CAPACITY_MAX_LAYERS + 1)}
+    if not lengths or any(n not in powers for n in lengths):
         raise InputError(
-            f"lengths must be even and in [2, {4**CAPACITY_MAX_LAYERS}], got {lengths}",
-            "the capacity needs the dense covariance: use e.g. L = 16 64 256 1024 4096",
+            f"lengths must be powers of 4 from 4 to {4**CAPACITY_MAX_LAYERS}, got {lengths}",
+            "the capacity needs the dense covariance: use e.g. L = 16 64 256 1024",
         )
-    layers = max(1, math.ceil(math.log(max(lengths), 4) - 1e-12))
-    sigma = covariance_dense(family, min(layers, DENSE_MAX_LAYERS), boundary_rule)
     rows = []
     for i, length in enumerate(lengths):
-        rho = canonical_correlations(sigma, length // 2, length)
+        sigma = covariance_dense(family, powers[length], boundary_rule)
+        rho = canonical_correlations(sigma, length // 2)
         i_bp = copies * float(canonical_information(rho).sum())
         for name, dim in dims.items():
             d = dim[i] if isinstance(dim, list) else dim

@@ -146,7 +146,9 @@ def l2m_rows(
 
 @functools.lru_cache(maxsize=8)
 def _canonical(family: str, length: int) -> np.ndarray | None:
-    """ρ_k of one copy of a Gaussian family at X = [0, L/2), Y = [L/2, L); None: L odd."""
+    """ρ_k of one copy of a Gaussian family at X = [0, L/2), Y = [L/2, L) of the sample of
+    4^⌈log_4 L⌉ tokens (the whole sample when L is a power of 4, as the exact curve); None: L
+    odd."""
     if length % 2:
         return None
     layers = max(1, math.ceil(math.log(length, 4) - 1e-12))
