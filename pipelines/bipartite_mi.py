@@ -14,7 +14,9 @@ For every run with split/marginal log-probs in token_logprobs (or only --run-id)
      `direct` plus 4/5 of se(Ĥ_G), a term common to every point: column stderr_common);
   4. language-model runs: the model-free cross-check of Appendix A.II (Eq. A.6), K(X) + K(Y)
      − K(XY) with LZMA2 on the same windows decoded to text (estimator compression_lzma; it
-     overestimates β);
+     overestimates β), and its baseline on the same windows with the tokens shuffled i.i.d.
+     (compression_lzma_iid: MI 0, so its value is the compressor's own redundancy); windows
+     where the text's value is within 1.96 se of the baseline are flagged (not subtracted);
 and prints the estimates. The work is l2m_analysis.steps.bipartite_mi; with --scheduler other than
 local, step 3 runs on a Dask cluster (per-sample sums over each file, merged with Chan's parallel
 mean/variance) and gives the same rows as the SQL.
@@ -37,6 +39,7 @@ from rich.console import Console
 from l2m_analysis.cli import add_scheduler_options, make_parser, run_cli, scheduler_choice, table
 from l2m_analysis.cli import console as make_console
 from l2m_analysis.cluster.connect import open_cluster
+from l2m_analysis.estimators.compression import iid_baseline_flags
 from l2m_analysis.progress import Stages
 from l2m_analysis.steps.bipartite_mi import bipartite_mi
 from l2m_analysis.warehouse import Warehouse
@@ -80,6 +83,8 @@ def print_estimates(
             out.add_row(r["estimator"], str(r["ratio"]), str(r["split_at"]), str(r["length"]),
                         f"{r['value']:.4f}", stderr, str(r["n"]))  # fmt: skip
         console.print(out)
+        for line in iid_baseline_flags(rows):  # lzma at the compressor's redundancy
+            console.print(f"[yellow]{run_id}: {line}[/]")
 
 
 if __name__ == "__main__":

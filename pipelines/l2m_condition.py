@@ -8,8 +8,13 @@
      the exact Gaussian β of pipelines.gaussian_mi and the text β of the scoring runs);
      Gaussian laws of one copy are scaled to tokens of --copies copies (MI adds over copies);
   3. prints, per law and model, dim(z_{L/2}) at --at-length, the nats per state dimension
-     needed there, and the crossing length L* beyond which Theorem 5.2's bound
-     C·dim(z_{L/2}) + log M falls below A·L^β (Theorem 5.4), for each C of --nats-per-dim.
+     needed there, and the bound L* beyond which Theorem 5.2's ceiling C·dim(z_{L/2}) + log M
+     falls below A·L^β (Theorem 5.4), for each C of --nats-per-dim: a bound, not a prediction
+     (it moves with the unknown C, and a model may fail long before it);
+  4. for Gaussian laws, beside C·dim(z): the exact I_BP and the linear capacity, the most MI a
+     linear summary of dim(z_{L/2}) numbers of the past can carry, −½ Σ_{k≤D} log(1 − ρ_k²)
+     over the canonical correlations ρ_k (gaussian.capacity), at L = min(--at-length, 1024)
+     (the dense covariance; larger L takes minutes).
 Nothing is written to the warehouse.
 
 Examples:
@@ -31,6 +36,7 @@ from rich.table import Table
 from l2m_analysis.cli import make_parser, positive_int, run_cli
 from l2m_analysis.cli import table as cli_table
 from l2m_analysis.errors import InputError, WarehouseError
+from l2m_analysis.gaussian.capacity import CAPACITY_MAX_LAYERS
 from l2m_analysis.l2m_condition.condition import (
     DEFAULT_NATS_PER_DIM,
     MILaw,
@@ -121,25 +127,33 @@ def _n(value: float) -> str:
     return f"{value:,}" if value < 1e6 else f"{value:.3g}"
 
 
+def _nats(value) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
 def _length(value) -> str:
     return "never" if value is None else f"{value:.3g}"
 
 
 def condition_tables(rows: list[dict], nats_per_dim: list[float], at_length: int) -> list[Table]:
     """One table per fitted law: for each model, where dim(z_{L/2}) stops keeping up."""
-    columns = ["model", "I_BP", "dim(z_L/2)", "nats/dim"]
-    columns += [f"L* (C={c:.4g})" for c in nats_per_dim]
+    cap = min(at_length, 4**CAPACITY_MAX_LAYERS)
+    columns = ["model", "I_BP", "dim(z_L/2)", "nats/dim", f"linear cap. L={cap}",
+               f"exact I_BP L={cap}"]  # fmt: skip
+    columns += [f"L* bound (C={c:.4g})" for c in nats_per_dim]
     tables = []
     for law in dict.fromkeys(r["law"] for r in rows):
         table = cli_table(
             f"L²M condition for {law} (I_BP, dim(z_L/2) and the nats per dimension they need "
-            f"at L = {at_length}; L*: where dim(z) stops keeping up with A·L^β)",
+            f"at L = {at_length}; linear cap.: the most MI a linear summary of dim(z_L/2) "
+            "numbers can carry; L* bound: beyond it C·dim(z) + log M < A·L^β)",
             [(c, "left" if c == "model" else "right") for c in columns],
         )
         for r in (r for r in rows if r["law"] == law):
             table.add_row(
                 r["model"], f"{r['i_bp']:.4g}", _n(r["dim_z_half"]),
-                f"{r['needed_nats_per_dim']:.3g}",
+                f"{r['needed_nats_per_dim']:.3g}", _nats(r["linear_capacity"]),
+                _nats(r["exact_i_bp"]),
                 *[_length(r[f"crossing_C{c:.4g}"]) for c in nats_per_dim],
             )  # fmt: skip
         tables.append(table)
@@ -171,7 +185,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(FP32 numbers, the proof's ceiling) and C = 1; log M = ln(vocabulary) for text, C × "
         f"{args.copies} for Gaussian tokens. 'never': the state grows ∝ L, faster than L^β "
         "(β < 1). 'nats/dim needed': C at which the bound is tight at L = "
-        f"{args.at_length}."
+        f"{args.at_length}. L* is where that bound is crossed: a model can fail before it, and "
+        "it moves with C. 'linear cap.' needs no C: the exact MI the best linear summary of "
+        "dim(z) numbers keeps (Gaussian laws; less than exact I_BP: no linear state of that "
+        "size holds the law's MI)."
     )
     return 0
 

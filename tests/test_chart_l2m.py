@@ -3,6 +3,7 @@ requires, with the slope-1 guide and the state per nat."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import polars as pl
@@ -43,3 +44,24 @@ def test_one_series_of_required_mi():
         charts.l2m_chart(states, run_rows("gaussian-exact").filter(estimator="exact"))
     with pytest.raises(InputError, match="no state length has a required I_BP"):
         charts.l2m_chart(states.with_columns(length=pl.lit(5, dtype=pl.Int64)), REQUIRED)
+
+
+def test_the_capacity_panel_puts_the_exact_capacity_beside_the_bound():
+    from l2m_analysis.l2m_condition.capacity_curve import capacity_frame
+
+    presets = [PRESETS["gpt2-tiny"], PRESETS["mamba-tiny"]]
+    capacities = capacity_frame(presets, copies=4, layers=3)  # L = 64, 4 numbers per token
+    spec = chart_spec(charts.l2m_chart(history_state_frame(presets, [16, 64]), REQUIRED,
+                                       capacities))  # fmt: skip
+    _, lines = one(spec, "capacity-lines")
+    exact = REQUIRED.filter(ratio=2, length=64)["value"][0]
+    top = [r["nats"] for r in lines if r["curve"] == "exact I_BP"]
+    assert top == pytest.approx([4 * exact] * 2, rel=1e-9)  # MI adds over the 4 copies
+    linear = sorted((r["state_dim"], r["nats"]) for r in lines if r["curve"] == "linear capacity")
+    assert linear[-1][1] == pytest.approx(4 * exact, rel=1e-9)  # D = 4·32: the whole past
+    assert all(a[1] <= b[1] + 1e-9 for a, b in itertools.pairwise(linear))  # grows with D
+    bound = [r for r in lines if r["curve"] == "C·D + log M (C = 1)"]
+    assert all(r["nats"] == pytest.approx(r["state_dim"] + 4) for r in bound)  # Eq. (11)
+    _, points = one(spec, "capacity-points")
+    assert {r["model"] for r in points} == {"gpt2-tiny", "mamba-tiny"}
+    assert "a bound" in spec["title"]["text"]

@@ -36,3 +36,28 @@ def test_only_windows_inside_the_sample_are_estimated() -> None:
         (8, 2), (8, 3), (8, 4), (16, 2), (16, 3), (16, 4), (32, 2)
     ]  # fmt: skip
     assert (got["stderr"] >= 0).all() and (got["value"] > 0).all()
+
+
+def test_the_iid_baseline_is_the_compressors_redundancy_and_flags_what_it_explains() -> None:
+    from l2m_analysis.estimators.compression import (
+        compression_with_iid_baseline,
+        iid_baseline_flags,
+        iid_windows,
+    )
+
+    rng = np.random.default_rng(2)
+    half = rng.integers(0, LETTERS.size, (12, 128))
+    repeated = np.concatenate([half, half], axis=1)  # I(X; Y) = H(X): large
+    shuffled = iid_windows(repeated, seed=3)
+    assert shuffled.shape == repeated.shape
+    assert np.array_equal(np.sort(shuffled, axis=None), np.sort(repeated, axis=None))  # unigrams
+    rows = compression_with_iid_baseline(repeated, decode, [128], [2], seed=3)
+    by = {r["estimator"]: r for r in rows.iter_rows(named=True)}
+    text, iid = by["compression_lzma"], by["compression_lzma_iid"]
+    # i.i.d. tokens share nothing: what lzma reports on them is its own redundancy (> 0)
+    assert 0 < iid["value"] < 0.25 * text["value"]
+    assert iid_baseline_flags(rows) == []  # the repeated text is far above its baseline
+    independent = rng.integers(0, LETTERS.size, (12, 256))  # already i.i.d.: MI 0 too
+    flat = compression_with_iid_baseline(independent, decode, [128], [2], seed=3)
+    flags = iid_baseline_flags(flat.with_columns(run_id=np.array(["r"] * flat.height)))
+    assert len(flags) == 1 and "redundancy, not MI" in flags[0] and "L = 256" in flags[0]

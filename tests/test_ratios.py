@@ -69,3 +69,16 @@ def test_a_run_without_recorded_ratios_is_refused_with_the_fix(tmp_path: Path, c
     assert run_cli(bipartite_mi.main, ["--warehouse", str(path), "--run-id", "old"]) == 2
     err = capsys.readouterr().err
     assert "records no ratios" in err and "--ratios" in err and "Traceback" not in err
+
+
+def test_scoring_records_its_plan_ratios_and_a_resume_need_not_repeat_them(tmp_path) -> None:
+    with Warehouse.open(tmp_path / "l2m.duckdb") as wh:
+        wh.start_run("llm", run_id="r", config={"corpus_run_id": "c"})
+        wh.append_batch("tokens", "r", "b0", pl.DataFrame({"doc_id": [0], "sample_id": [0],
+                        "chunk_index": [0], "position": [0], "token_id": [1]}))  # fmt: skip
+        wh.record_in_config("r", "ratios", [2, 5])
+        wh.record_in_config("r", "ratios", [2, 5])  # the same fact again: nothing to do
+        with pytest.raises(Exception, match="records ratios = \\[2, 5\\], not \\[2, 3, 4\\]"):
+            wh.record_in_config("r", "ratios", [2, 3, 4])
+        wh.start_run("llm", run_id="r", config={"corpus_run_id": "c"})  # resumed, data kept
+        assert wh.run_config("r") == {"corpus_run_id": "c", "ratios": [2, 5]}

@@ -17,7 +17,8 @@ from l2m_analysis.charts.series import mi_chart, run_fits, run_rows
 from l2m_analysis.charts.theme import ESTIMATOR_COLORS, ESTIMATOR_LABELS
 
 AXES = ("sequence length L (tokens)", "bipartite MI I(X; Y) (nats)")
-COMPARED = ("exact", "direct", "direct_uncorrected", "vclub", "exact_vclub", "compression_lzma")
+COMPARED = ("exact", "direct", "direct_uncorrected", "vclub", "exact_vclub", "compression_lzma",
+            "compression_lzma_iid")  # fmt: skip
 
 
 def _label(estimator: str) -> str:

@@ -9,6 +9,9 @@ architecture, length L, state_dim: numbers held in z_{L/2}); ``estimates``, the
 ``mi_estimates`` rows of one bipartite series at ℓ = L/2 (one run, source and estimator; e.g.
 the exact sub-volume Gaussian), in nats. State lengths without an estimate are dropped and
 counted; the fitted law's extrapolation is the headline's (``fits.bands.crossing``).
+``capacities`` (optional), the frame of ``l2m_condition.capacity_curve.capacity_frame``, adds
+panel (c): the exact linear capacity of D numbers against D beside the bound C·D + log M.
+Theorem 5.2 is a bound: where the data's I^BP exceeds it the model must fail; below it, it may.
 """
 
 from __future__ import annotations
@@ -39,11 +42,19 @@ PANELS = (  # x, y, axis titles, layer names, title, note
 )  # fmt: skip
 
 
-def l2m_chart(states: pl.DataFrame, estimates: pl.DataFrame) -> alt.HConcatChart:
+CAPACITY = ("curve", "model", "state_dim", "nats", "length", "copies")
+CAPACITY_FIX = "pass l2m_analysis.l2m_condition.capacity_curve.capacity_frame(presets, copies)"
+
+
+def l2m_chart(
+    states: pl.DataFrame, estimates: pl.DataFrame, capacities: pl.DataFrame | None = None
+) -> alt.HConcatChart:
     """Section 5: (a) dim(z_{L/2}) against the required I^BP_{L/2;L}, log-log, one line per
     model, with a grey slope-1 guide dim ∝ I^BP through the geometric mean of the models'
     points at the smallest length: a curve flatter than the guide belongs to a scaling that
-    cannot keep up (a fixed-size SSM state); (b) dim(z_{L/2}) / I^BP against L."""
+    cannot keep up (a fixed-size SSM state); (b) dim(z_{L/2}) / I^BP against L; with
+    ``capacities``, (c) the nats D numbers can hold at one L: the exact linear capacity, the
+    bound C·D + log M and each model's dim(z_{L/2})."""
     builder = "l2m_chart"
     frame = require(states, builder, "states", STATES, STATES_FIX)
     if frame.filter(pl.col("state_dim") <= 0).height:
@@ -83,9 +94,38 @@ def l2m_chart(states: pl.DataFrame, estimates: pl.DataFrame) -> alt.HConcatChart
                        tooltip=tooltips(data, TIPS), **enc)  # fmt: skip
         chart = alt.layer(*filter(None, (reference, lines, points)))
         panels.append(titled(chart.properties(width=360, height=280), title, [note]))
+    if capacities is not None:
+        panels.append(capacity_panel(require(capacities, builder, "capacities", CAPACITY,
+                                             CAPACITY_FIX), colour))  # fmt: skip
     source = f"{rows['source'][0]}, {rows['estimator'][0]}, run {rows['run_id'][0]}"
     dropped = frame.height - data.height
     notes = [f"required I_BP: {source}", dropped and f"{dropped} state rows without an estimate "
              "at their length not shown"]  # fmt: skip
-    title = "L²M condition: history state vs the bipartite MI the data require"
+    title = "L²M condition (a bound): history state vs the bipartite MI the data require"
     return titled(alt.hconcat(*panels), title, notes)
+
+
+def capacity_panel(capacities: pl.DataFrame, colour: alt.Color):
+    """(c): nats against D numbers, log-log: the linear capacity (solid), exact I^BP (grey),
+    C·D + log M per C (dashed) and the models' states (points, coloured as in (a))."""
+    curves = capacities.filter(pl.col("curve") != "model")
+    models = capacities.filter(pl.col("curve") == "model")
+    enc = dict(x=axis(alt.X, "state_dim:Q", "state size D (numbers)", capacities["state_dim"]),
+               y=axis(alt.Y, "nats:Q", "MI a state of D numbers can hold (nats)",
+                      capacities["nats"]))  # fmt: skip
+    dash = alt.StrokeDash("curve:N", title="curve", legend=alt.Legend(symbolType="stroke"))
+    lines = layer(curves, "capacity-lines", "line", {"strokeWidth": 2, "color": GREY,
+                  "clip": True}, strokeDash=dash, detail="curve:N", **enc)  # fmt: skip
+    points = layer(models, "capacity-points", "point", {"filled": True, "size": 60},
+                   color=colour, tooltip=tooltips(models, {"model": "model",
+                   "state_dim": "dim z_{L/2} (numbers)", "nats": "linear capacity (nats)"}),
+                   **enc)  # fmt: skip
+    length, copies = capacities["length"][0], capacities["copies"][0]
+    title = f"(c) capacity of D numbers, sub-volume Gaussian at L = {length}, {copies}/token"
+    note = (
+        "solid: exact MI of the best linear summary of D numbers of the past; dashed: "
+        "Theorem 5.2's bound C·D + log M (C unknown); a state below the exact I_BP cannot "
+        "hold it linearly"
+    )
+    chart = alt.layer(*filter(None, (lines, points)))
+    return titled(chart.properties(width=360, height=280), title, [note])

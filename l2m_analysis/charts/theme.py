@@ -43,6 +43,7 @@ ESTIMATOR_COLORS = {
     "exact_vclub": "#CC79A7",
     "exact_pair_average": "#009E73",
     "compression_lzma": "#E69F00",
+    "compression_lzma_iid": "#F0E442",
     "grassberger": "#0072B2",
     "grassberger_shuffled": GREY,
 }
@@ -56,6 +57,7 @@ ESTIMATOR_LABELS = {
     "exact_vclub": "exact CLUB bound",
     "exact_pair_average": "exact, pair average",
     "compression_lzma": "lzma compression",
+    "compression_lzma_iid": "lzma on i.i.d. tokens (redundancy, MI 0)",
     "grassberger": "Grassberger",
     "grassberger_shuffled": "shuffle baseline",
 }

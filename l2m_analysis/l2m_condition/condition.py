@@ -13,15 +13,29 @@ be MI-capable (Definition 5.3) at that size. Constants we assume, stated in ever
   per-number bound applied to the current token x_ℓ).
 For GPT-2 dim(z_{L/2}) grows ∝ L, faster than L^β for β < 1: no crossing ("never"). For Mamba
 and Mamba2 dim(z) is constant D and L* = ((C·D + log M)/A)^{1/β}.
+
+L* is a bound, not a prediction: it moves with the unknown C, and a model may fail well before
+it. For the Gaussian families the bound has an exact counterpart without C: the most MI any
+linear summary of D numbers of the past keeps about the future, −½ Σ_{k≤D} log(1 − ρ_k²) over
+the canonical correlations ρ_k (``gaussian.capacity``; column ``linear_capacity``).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
+from l2m_analysis.gaussian.capacity import (
+    CAPACITY_MAX_LAYERS,
+    canonical_correlations,
+    canonical_information,
+    linear_summary_mi,
+)
+from l2m_analysis.gaussian.exact import covariance_dense
 from l2m_analysis.l2m_condition.history_state import history_dim
 from l2m_analysis.models.presets import ModelPreset
 
@@ -41,6 +55,7 @@ class MILaw:
     copies: int = 1
     vocab_size: int | None = None  # text
     fitted_range: tuple[float, float] | None = None  # L range of the fitted points
+    family: str | None = None  # the Gaussian family (gaussian.construction.FAMILIES)
 
     def value(self, length: float) -> float:
         return self.amplitude * length**self.beta
@@ -100,9 +115,14 @@ def l2m_rows(
     vocab_size: int = 50432,
 ) -> list[dict]:
     """One row per (law, model): dim(z_{L/2}) at ``at_length``, its growth per token, the law's
-    I^BP there, the nats per dimension needed there, and L* for each C in ``nats_per_dim``."""
+    I^BP there, the nats per dimension needed there, L* for each C in ``nats_per_dim`` (a bound:
+    the L beyond which C·dim(z) + log M < A·L^β), and for Gaussian laws, at
+    L_c = min(at_length, 4^CAPACITY_MAX_LAYERS) (column capacity_length), the exact I^BP and the
+    linear capacity of dim(z_{L_c/2}) numbers (None for text)."""
     rows = []
+    cap_length = min(at_length, 4**CAPACITY_MAX_LAYERS)
     for law in laws:
+        rho = None if law.family is None else _canonical(law.family, cap_length)
         for p in presets:
             row = {
                 "law": law.label, "beta": law.beta, "amplitude": law.amplitude, "model": p.name,
@@ -114,8 +134,24 @@ def l2m_rows(
             row["needed_nats_per_dim"] = needed_nats_per_dim(p, law, at_length, vocab_size)
             for c in nats_per_dim:
                 row[f"crossing_C{c:.4g}"] = crossing_length(p, law, c, vocab_size)
+            row["capacity_length"] = None if rho is None else cap_length
+            row["exact_i_bp"] = None if rho is None else law.copies * float(
+                canonical_information(rho).sum())  # fmt: skip
+            row["linear_capacity"] = None if rho is None else linear_summary_mi(
+                rho, history_dim(p, cap_length // 2), law.copies)  # fmt: skip
             rows.append(row)
     return rows
+
+
+@functools.lru_cache(maxsize=8)
+def _canonical(family: str, length: int) -> np.ndarray | None:
+    """ρ_k of one copy of a Gaussian family at X = [0, L/2), Y = [L/2, L) of the sample of
+    4^⌈log_4 L⌉ tokens (the whole sample when L is a power of 4, as the exact curve); None: L
+    odd."""
+    if length % 2:
+        return None
+    layers = max(1, math.ceil(math.log(length, 4) - 1e-12))
+    return canonical_correlations(covariance_dense(family, layers), length // 2, length)
 
 
 def widest_gaussian_laws(fits: pl.DataFrame) -> pl.DataFrame:
@@ -155,5 +191,6 @@ def laws_from_fits(fits: pl.DataFrame, copies: int, vocab_size: int) -> list[MIL
             label, "gaussian" if gaussian else "text", r["amplitude"] * scale, r["exponent"],
             copies=copies if gaussian else 1, vocab_size=None if gaussian else vocab_size,
             fitted_range=(r["x_min"], r["x_max"]),
+            family=r["family"].removeprefix("gaussian_") if gaussian else None,
         ))  # fmt: skip
     return laws

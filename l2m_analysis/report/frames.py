@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from l2m_analysis.gaussian.sampling import PAPER_COPIES
+from l2m_analysis.l2m_condition.capacity_curve import capacity_frame
 from l2m_analysis.l2m_condition.history_state import history_state_frame
 from l2m_analysis.models.presets import PRESETS
 
@@ -28,7 +30,8 @@ QUERIES = (
 class ReportFrames:
     """The report's inputs: the tables ``runs``, ``mi_estimates`` and ``fits``, the output of
     each named query in ``QUERIES`` (``queries/<name>.sql``, by name), the history-state sizes
-    of ``L2M_MODELS`` (``history_state_frame``) and where they were read from."""
+    of ``L2M_MODELS`` (``history_state_frame``), where they were read from, and the capacity
+    curve of D numbers at 64 numbers per token (``capacity_frame``; None: not drawn)."""
 
     runs: pl.DataFrame
     mi_estimates: pl.DataFrame
@@ -36,6 +39,7 @@ class ReportFrames:
     queries: dict[str, pl.DataFrame]
     history_states: pl.DataFrame
     warehouse: str = ""
+    capacities: pl.DataFrame | None = None
 
     def runs_of(self, kind: str) -> list[str]:
         """The run ids of ``kind`` (runs.kind: llm, oracle, corpus, gaussian_exact, …); the
@@ -81,4 +85,5 @@ def read_frames(wh) -> ReportFrames:
         queries={name: wh.query_file(name) for name in QUERIES},
         history_states=history_state_frame([PRESETS[m] for m in L2M_MODELS], list(L2M_LENGTHS)),
         warehouse=str(wh.path),
+        capacities=capacity_frame([PRESETS[m] for m in L2M_MODELS], PAPER_COPIES),
     )

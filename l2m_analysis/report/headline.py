@@ -19,6 +19,8 @@ import numpy as np
 import polars as pl
 
 from l2m_analysis.charts.theme import ESTIMATOR_LABELS
+from l2m_analysis.estimators.compression import ESTIMATOR as COMPRESSION
+from l2m_analysis.estimators.compression import iid_baseline_summary
 from l2m_analysis.fits import describe
 from l2m_analysis.fits.bands import crossing
 from l2m_analysis.gaussian.construction import family_source
@@ -65,7 +67,8 @@ def text_beta(f: ReportFrames) -> list[Answer]:
         question = f"Bipartite MI of text grows as L^β (q = {f.model(run)}; ℓ = L/2)"
         for est, caveat in TEXT_ESTIMATORS.items():
             if row := f.fit(run, est, "power", quantity="bipartite"):
-                note = "; ".join(filter(None, [describe.bootstrap(row), caveat]))
+                baseline = iid_baseline_summary(f.estimates(run)) if est == COMPRESSION else None
+                note = "; ".join(filter(None, [describe.bootstrap(row), caveat, baseline]))
                 link = anchor("estimators" if est == "compression_lzma" else "bipartite", run)
                 label, beta = ESTIMATOR_LABELS[est], describe.exponent(row)
                 out.append(Answer(question, label, beta, note, link))
@@ -166,8 +169,8 @@ def l2m_verdicts(f: ReportFrames) -> list[Answer]:
     out = []
     for label, r in zip(ARCHITECTURES, crossings(f, ARCHITECTURES.values()), strict=False):
         law = describe.exponent(r.law)
-        question = f"L²M condition, exact sub-volume law {law}, C = {C:g} nat per number"
-        value = "keeps up at every L" if r.at is None else f"fails beyond {r.text()}"
+        question = f"L²M condition (a bound), exact sub-volume law {law}, C = {C:g} nat per number"
+        value = "keeps up at every L" if r.at is None else f"fails beyond {r.text()} (bound)"
         note = f"state fixed at {r.dim_4096:,} numbers"
         if r.growth:
             note = f"KV cache grows by {r.growth:,} numbers per token, faster than L^β"

@@ -100,7 +100,7 @@ def _scored_only(f: ReportFrames, rows: pl.DataFrame) -> pl.DataFrame:
 def _l2m(f: ReportFrames, _: str):
     exact = f.mi_estimates.filter(source="gaussian_subvolume", estimator="exact")
     exact = exact.filter(run_id=exact["run_id"].min()) if exact.height else exact
-    return _when(exact, lambda rows: charts.l2m_chart(f.history_states, rows))
+    return _when(exact, lambda rows: charts.l2m_chart(f.history_states, rows, f.capacities))
 
 
 FIGURES: tuple[Chart, ...] = (
@@ -141,7 +141,9 @@ FIGURES: tuple[Chart, ...] = (
     Chart("l2m-condition", "l2m", "History state against the required bipartite MI (Section 5)",
           "dim(z_L/2) of each architecture against the exact bipartite MI of the sub-volume "
           "Gaussian (one number per token): GPT-2's KV cache grows with L and keeps up; the SSM "
-          "states are fixed (Theorem 5.2).", _one, _l2m),
+          "states are fixed (Theorem 5.2, a bound: C nats per number is unknown). Panel (c): "
+          "the exact MI the best linear summary of D numbers can hold, beside C·D + log M.",
+          _one, _l2m),
 )  # fmt: skip
 
 
@@ -199,7 +201,8 @@ def _models_table(f: ReportFrames) -> pl.DataFrame | None:
 def _l2m_table(f: ReportFrames) -> pl.DataFrame | None:
     return _frame(
         {"model": r.model, "dim z_L/2 at L = 4096": f"{r.dim_4096:,}",
-         "growth per token": f"{r.growth:,}", "fails beyond (C = 1 nat per number)": r.text()}
+         "growth per token": f"{r.growth:,}",
+         "bound L*: fails beyond (C = 1 nat per number)": r.text()}
         for r in crossings(f, f.history_states["model"].unique(maintain_order=True))
     )  # fmt: skip
 
@@ -224,5 +227,6 @@ SECTIONS = (
             "their averages per training length (Section 6, Appendix E).", _models_table),
     Section("l2m-condition", "L²M condition — can a model's state keep up?",
             "A model captures the bipartite MI only if its history state grows at least as "
-            "fast (Theorems 5.2, 5.4).", _l2m_table),
+            "fast (Theorems 5.2, 5.4). L* is a bound, not a prediction: it moves with the "
+            "unknown C, and a model may fail sooner.", _l2m_table),
 )  # fmt: skip

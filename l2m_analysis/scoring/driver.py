@@ -163,6 +163,8 @@ def score_run(
     in this process; resumable (``cluster.scoring`` runs the same batches on Dask)."""
     plan.validate(source.length)
     borrowers = check_partners(plan, partners)
+    # the ratios L/ℓ the plan's windows serve: the bipartite SQL reads them (stg_run_ratios)
+    wh.record_in_config(run_id, "ratios", sorted(plan.ratios))
     committed = wh.committed_batches(TABLE, run_id)
     total = NOTHING
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -22,7 +22,7 @@ from l2m_analysis.errors import InputError
 from l2m_analysis.estimators.adjacent_pairs import two_gram_entropy
 from l2m_analysis.estimators.bipartite import ESTIMATORS, bipartite_mi_sql
 from l2m_analysis.estimators.compression import ESTIMATOR as COMPRESSION
-from l2m_analysis.estimators.compression import compression_estimates
+from l2m_analysis.estimators.compression import IID_ESTIMATOR, compression_with_iid_baseline
 from l2m_analysis.estimators.logprob_checks import validate_token_logprobs_sql
 from l2m_analysis.scoring.samples import CorpusChoice, windows_from_tokens
 from l2m_analysis.warehouse import Warehouse
@@ -101,7 +101,7 @@ def estimate_run(wh: Warehouse, run_id: str, client: Any, notify) -> pl.DataFram
                               how="diagonal_relaxed")  # fmt: skip
     recomputed = [  # stale rows of these estimators go too; 'exact' rows are not touched
         {"run_id": run_id, "source": source, "quantity": "bipartite", "estimator": e}
-        for e in (*ESTIMATORS, COMPRESSION)
+        for e in (*ESTIMATORS, COMPRESSION, IID_ESTIMATOR)
     ]
     wh.replace_partitions("mi_estimates", estimates, recomputed=recomputed)
     return estimates
@@ -156,5 +156,7 @@ def compression_rows(wh: Warehouse, run: dict, estimates: pl.DataFrame) -> pl.Da
     choice = CorpusChoice(lengths["sample_id"].to_numpy(), lengths["doc_id"].to_numpy())
     windows = windows_from_tokens(tokens, choice, config["length"])
     splits = sorted(set(estimates["split_at"].to_list()))
-    out = compression_estimates(windows.tokens, tokenizer.backend.decode, splits, config["ratios"])
+    out = compression_with_iid_baseline(
+        windows.tokens, tokenizer.backend.decode, splits, config["ratios"]
+    )  # lzma, and on i.i.d. tokens
     return out.with_columns(run_id=pl.lit(run["run_id"]), quantity=pl.lit("bipartite"))

@@ -118,7 +118,7 @@ class Warehouse:
         old = self._run_row(run_id)
         now = _now()
         if old is not None:
-            same = old["kind"] == kind and _canonical(old["config"]) == config_json
+            same = old["kind"] == kind and _canonical(old["config"], config) == config_json
             if not same and self.has_data(run_id):
                 raise WarehouseError(
                     f"run {run_id!r} already exists with kind {old['kind']!r} and a different "
@@ -129,6 +129,7 @@ class Warehouse:
             if not same:
                 self.notify(f"note: run {run_id} had no committed data; restarted with new options")
             created = old["created_at"] if same else now
+            config_json = _canonical(old["config"]) if same else config_json  # keeps facts
         else:
             created = now
         self._write_run({
@@ -163,6 +164,22 @@ class Warehouse:
     def run_config(self, run_id: str) -> dict[str, Any]:
         """The config its producer recorded for ``run_id`` (``runs.config``), as a dict."""
         return schema.run_config_of(self.require_run(run_id))
+
+    def record_in_config(self, run_id: str, key: str, value: Any) -> None:
+        """Add ``key: value`` (one of ``RECORDED_LATER``) to the run's config where it is absent:
+        a fact its producer learns after starting the run; an error when the config already
+        holds another value."""
+        row = self.require_run(run_id)
+        config = schema.run_config_of(row)
+        if key in config:
+            if json.dumps(config[key], default=str) != json.dumps(value, default=str):
+                raise WarehouseError(
+                    f"run {run_id!r} records {key} = {config[key]!r}, not {value!r}",
+                    "rerun with the run's original options, or choose a new --run-id",
+                )
+            return
+        config[key] = value
+        self._write_run({**row, "config": json.dumps(config, sort_keys=True, default=str)})
 
     def has_run(self, run_id: str) -> bool:
         return self._run_row(run_id) is not None
@@ -324,8 +341,19 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _canonical(config: str | None) -> str:
-    return json.dumps(json.loads(config or "{}"), sort_keys=True, default=str)
+# config keys a producer records after starting the run (Warehouse.record_in_config); a resumed
+# run's new options need not repeat them
+RECORDED_LATER = ("ratios",)
+
+
+def _canonical(config: str | None, compared_with: dict[str, Any] | None = None) -> str:
+    """A stored config as sorted JSON; with ``compared_with`` (a resumed run's options), without
+    the keys recorded later that those options leave out."""
+    stored = json.loads(config or "{}")
+    if compared_with is not None:
+        stored = {k: v for k, v in stored.items()
+                  if k not in RECORDED_LATER or k in compared_with}  # fmt: skip
+    return json.dumps(stored, sort_keys=True, default=str)
 
 
 def _remove_tree(folder: Path) -> None:
