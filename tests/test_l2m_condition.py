@@ -93,3 +93,23 @@ def test_one_gaussian_law_per_family_the_widest_and_every_text_law() -> None:
     kept = widest_gaussian_laws(fits)
     assert kept["run_id"].to_list() == ["llm-a", "gaussian-exact", "gaussian-exact", "llm-b"]
     assert kept.columns == fits.columns
+
+
+@pytest.mark.parametrize("model", ["mamba-130m", "mamba2-130m"])
+def test_the_reports_crossing_is_the_l2m_condition_tables(model: str) -> None:
+    """The report's headline L* and pipelines.l2m_condition's table use the same law (64 numbers
+    per Gaussian token, the paper's), the same C and the same bound: the same L* (to the
+    headline's grid step of 2^(1/64))."""
+    from l2m_analysis.gaussian.sampling import PAPER_COPIES
+    from l2m_analysis.report.frames import ReportFrames
+    from l2m_analysis.report.headline import C, crossings
+
+    fit = {"run_id": "g", "source": "gaussian_subvolume", "estimator": "exact", "law": "power",
+           "ratio": 2, "amplitude": 0.1, "exponent": 0.8, "exponent_lo": 0.79, "exponent_hi": 0.81,
+           "x_min": 4.0, "x_max": 65536.0, "detail": "{}"}  # fmt: skip
+    runs = pl.DataFrame({"run_id": ["g"], "kind": ["gaussian_exact"], "model": [None]})
+    frames = ReportFrames(runs, pl.DataFrame(), pl.DataFrame([fit]), {}, pl.DataFrame())
+    (found,) = crossings(frames, [model])
+    law = MILaw("g", "gaussian", 0.1 * PAPER_COPIES, 0.8, copies=PAPER_COPIES)
+    expected = crossing_length(PRESETS[model], law, C)
+    assert found.at == pytest.approx(expected, rel=2 ** (1 / 64) - 1)

@@ -24,6 +24,7 @@ from l2m_analysis.estimators.compression import iid_baseline_summary
 from l2m_analysis.fits import describe
 from l2m_analysis.fits.bands import crossing
 from l2m_analysis.gaussian.construction import family_source
+from l2m_analysis.gaussian.sampling import PAPER_COPIES
 from l2m_analysis.l2m_condition.condition import capacity
 from l2m_analysis.l2m_condition.history_state import history_dim, per_token_growth
 from l2m_analysis.models.presets import PRESETS
@@ -153,12 +154,14 @@ class Crossing(NamedTuple):
 
 
 def crossings(f: ReportFrames, models: Iterable[str]) -> list[Crossing]:
-    """Where the exact sub-volume law A·L^β (one number per token) and its 95 % band first
-    exceed Theorem 5.2's bound C·dim(z_{L/2}) + log M (log M = C for one number), per model."""
+    """Where the exact sub-volume law, at the paper's PAPER_COPIES numbers per token (Appendix E;
+    as pipelines.l2m_condition's default), c·A·L^β, and its 95 % band first exceed Theorem 5.2's
+    bound C·dim(z_{L/2}) + log M (log M = C·c for c numbers), per model. MI adds over the
+    independent copies, so the law of one copy is compared with the bound divided by c."""
     law = f.fit(f.runs_of("gaussian_exact"), "exact", "power", source="gaussian_subvolume")
     out = []
     for p in (PRESETS[name] for name in models if law is not None):
-        bound = np.vectorize(lambda n, p=p: capacity(p, n, C, C))
+        bound = np.vectorize(lambda n, p=p: capacity(p, n, C, C * PAPER_COPIES) / PAPER_COPIES)
         growth = per_token_growth(p)
         out.append(Crossing(p.name, law, history_dim(p, 2048), growth, *crossing(law, bound)))
     return out
@@ -169,7 +172,8 @@ def l2m_verdicts(f: ReportFrames) -> list[Answer]:
     out = []
     for label, r in zip(ARCHITECTURES, crossings(f, ARCHITECTURES.values()), strict=False):
         law = describe.exponent(r.law)
-        question = f"L²M condition (a bound), exact sub-volume law {law}, C = {C:g} nat per number"
+        question = (f"L²M condition (a bound), exact sub-volume law {law} × {PAPER_COPIES} "
+                    f"numbers per token, C = {C:g} nat per number")  # fmt: skip
         value = "keeps up at every L" if r.at is None else f"fails beyond {r.text()} (bound)"
         note = f"state fixed at {r.dim_4096:,} numbers"
         if r.growth:
