@@ -66,7 +66,8 @@ def scored(tmp_path_factory):
     with Warehouse.open(path, create=False) as wh:
         estimates = wh.query("SELECT * FROM mi_estimates WHERE quantity = 'bipartite'")
         entropy = wh.query("SELECT * FROM entropies WHERE quantity = 'adjacent_pair'")
-    return estimates, entropy
+        convergence = wh.query_file("adjacent_pair_convergence")
+    return estimates, entropy, convergence
 
 
 def rows(estimates: pl.DataFrame, run_id: str, estimator: str) -> pl.DataFrame:
@@ -80,15 +81,28 @@ def within(rows_: pl.DataFrame, truth: float, k: float = 3.0) -> bool:
 
 
 def test_the_corpus_gives_the_correction_its_entropy(scored) -> None:
-    _, entropy = scored
+    _, entropy, _ = scored
     scored_rows = entropy.filter(pl.col("run_id") != "chain")
     assert set(scored_rows["data_run_id"]) == {"chain"}  # counted over the corpus, not samples
     assert scored_rows["value"].to_list() == pytest.approx([adjacent_pair_entropy(TRANSITION)] * 2,
                                                            abs=0.01)  # fmt: skip
 
 
+def test_the_convergence_of_the_corpus_entropy_is_recorded(scored) -> None:
+    _, entropy, convergence = scored
+    for run_id in ("exact-start", "wrong-start"):
+        steps = convergence.filter(run_id=run_id, extrapolated=False).sort("fraction")
+        assert steps["fraction"].to_list() == pytest.approx([0.125, 0.25, 0.5, 1.0], abs=0.01)
+        assert set(steps["data_run_id"]) == {"chain"}  # whole documents of the corpus
+        used = entropy.filter(run_id=run_id)["value"][0]
+        assert steps["h_2gram"][-1] == pytest.approx(used)  # all of it: the ngram_counts value
+        assert steps["shift_direct"][-1] == pytest.approx(0.0)
+        # K = 6 with 38k pairs is well sampled: Ĥ_G hardly moves after 1/8 of the corpus
+        assert abs(steps["h_2gram"][0] - used) < 0.02
+
+
 def test_q_equal_p_recovers_the_exact_values(scored) -> None:
-    estimates, _ = scored
+    estimates, _, _ = scored
     exact = exact_bipartite_mi(TRANSITION)
     assert exact > 0.2
     for estimator in ("direct", "direct_uncorrected"):
@@ -98,7 +112,7 @@ def test_q_equal_p_recovers_the_exact_values(scored) -> None:
 
 
 def test_the_2_gram_correction_removes_most_of_a_wrong_start(scored) -> None:
-    estimates, _ = scored
+    estimates, _, _ = scored
     exact, kl = exact_bipartite_mi(TRANSITION), MarkovOracle(TRANSITION, WRONG_START).kl_start()
     assert kl > 0.1
     uncorrected = rows(estimates, "wrong-start", "direct_uncorrected")
