@@ -105,8 +105,8 @@ def test_the_convergence_of_the_corpus_entropy_is_recorded(scored) -> None:
 
 def test_the_text_beta_of_direct_carries_the_h2gram_convergence(scored, capsys) -> None:
     path = scored[3]
-    assert run_cli(fit_exponents.main, ["--warehouse", str(path), "--run-id", "wrong-start",
-                                        "--quantity", "bipartite", "--bootstrap", "0"]) == 0  # fmt: skip
+    argv = ["--run-id", "wrong-start", "--quantity", "bipartite", "--bootstrap", "0"]
+    assert run_cli(fit_exponents.main, ["--warehouse", str(path), *argv]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "β under each" in out  # printed beside the text β of `direct`
     with Warehouse.open(path, create=False) as wh:

@@ -70,8 +70,9 @@ def bootstrap(row: dict) -> str | None:
 
 
 def h2gram(row: dict, spec: str = ".3f") -> str | None:
-    """'β under Ĥ_G(Y1,Y2) from 1/8, 1/4, 1/2, all of the corpus: 0.80, …; extrapolated: 0.65'
-    when the row carries the Ĥ_G convergence (`direct` fits, ``fits.h2gram_sensitivity``)."""
+    """'Ĥ_G(Y1,Y2) not converged, from 0.13, 0.25, 0.5, all of the data: 10.84, … nats, β under
+    each: 0.694, …; Ĥ_G extrapolated 11.57 nats: β 0.689' when the row carries the Ĥ_G
+    convergence (`direct` power fits, ``fits.h2gram_sensitivity``), else None."""
     entries = detail(row).get("h2gram_convergence")
     if not entries:
         return None
@@ -80,7 +81,8 @@ def h2gram(row: dict, spec: str = ".3f") -> str | None:
                        for e in measured)  # fmt: skip
     betas = ", ".join(fmt(e["beta"], spec) for e in measured)
     hs = ", ".join(fmt(e["h_2gram"], ".2f") for e in measured)
-    text = f"Ĥ_G(Y1,Y2) from {shares} of the data: {hs} nats, β under each: {betas}"
+    state = "not converged" if "Ĥ_G not converged" in (row.get("warnings") or []) else "converged"
+    text = f"Ĥ_G(Y1,Y2) {state}, from {shares} of the data: {hs} nats, β under each: {betas}"
     for e in entries:
         if e["fraction"] is None:
             text += f"; Ĥ_G extrapolated {fmt(e['h_2gram'], '.2f')} nats: β {fmt(e['beta'], spec)}"
