@@ -366,6 +366,7 @@ def test_pipeline_end_to_end(warehouse_path: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert "Bipartite mutual information" in out
     assert "hand names no corpus run" in out  # the samples' Ĥ_G, said out loud
+    assert "Convergence of Ĥ_G(Y1, Y2) of hand" in " ".join(out.split())  # and how it converged
     assert run_cli(bipartite_pipeline.main, argv) == 0  # a rerun replaces, never duplicates
     table = discrete_table("hand")
     cc = adjacent_pair_count_of_counts(table)
