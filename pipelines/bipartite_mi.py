@@ -7,7 +7,10 @@ For every run with split/marginal log-probs in token_logprobs (or only --run-id)
      2-gram correction of Appendix A.III (Eq. A.14) needs it. It is counted over the whole
      corpus the run was scored from (config.corpus_run_id, same tokenizer required); only when
      the run names none, or that corpus has no 2-gram counts, over the run's own samples, with
-     a warning. Continuous (Gaussian) runs get no correction;
+     a warning. Continuous (Gaussian) runs get no correction. Its convergence goes beside it
+     (quantity adjacent_pair_subsample): Ĥ_G of 1/8, 1/4, 1/2 and all of that data (whole
+     samples, seeded) and its extrapolation to N → ∞, with a warning when the rise from 1/2 to
+     all exceeds 2 stderrs (each nat still missing lowers every `direct` point by 0.8 nats);
   3. runs queries/bipartite_mi.sql and replaces the run's mi_estimates rows of quantity
      bipartite and estimators direct, direct_uncorrected, vclub ('exact' rows are kept),
      one row per split ℓ, ratio L/ℓ in {2, 3, 4}, with the standard error over samples (for
@@ -62,7 +65,28 @@ def main(argv: Sequence[str] | None = None) -> int:
                                    on_run=lambda _: advance())  # fmt: skip
     estimates = pl.concat([w.estimates for w in written], how="diagonal_relaxed")
     print_estimates(estimates, console, {w.run_id: w.model for w in written if w.model})
+    for w in written:
+        print_convergence(w.run_id, w.convergence, console)
     return 0
+
+
+def print_convergence(run_id: str, steps: pl.DataFrame, console: Console) -> None:
+    """Ĥ_G(Y1, Y2) from each fraction of its data and extrapolated, nats; nothing if none."""
+    if steps.is_empty():
+        return
+    columns = [("data", "left"), ("pairs", "right"), ("Ĥ_G", "right"), ("± stderr", "right"),
+               ("shift of direct", "right")]  # fmt: skip
+    out = table(f"Convergence of Ĥ_G(Y1, Y2) of {run_id} (nats; from {steps['data_run_id'][0]})",
+                columns)  # fmt: skip
+    total = steps.filter(pl.col("estimator") == "grassberger")["n"].max()
+    used = steps.filter(pl.col("estimator") == "grassberger").sort("n")["value"][-1]
+    for r in steps.iter_rows(named=True):
+        extrapolated = r["estimator"] != "grassberger"
+        label = "N → ∞ (Aitken)" if extrapolated else f"{r['n'] / total:.3f} of it"
+        stderr = "" if r["stderr"] is None else f"{r['stderr']:.4f}"
+        out.add_row(label, "" if extrapolated else f"{r['n']:,}", f"{r['value']:.4f}", stderr,
+                    f"{0.8 * (r['value'] - used):+.4f}")  # fmt: skip
+    console.print(out)
 
 
 def print_estimates(

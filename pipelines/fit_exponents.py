@@ -3,6 +3,9 @@
 Reads ``mi_estimates``; for each (run, quantity, estimator, ratio) series fits
   bipartite:  I = A·L^β (log-log OLS/WLS) and I = a·log L + b, and says which law the data prefer
   two_point:  I = A·d^(−α) + C with 0 ≤ C < min I (Eq. A.18), α with a bootstrap interval
+and, for the 2-gram corrected `direct` curve, β under Ĥ_G(Y1, Y2) of 1/8, 1/4, 1/2 and all of
+the corpus and under its extrapolation (queries/adjacent_pair_convergence.sql; every point moves
+by 0.8·ΔĤ_G, Eq. A.14), with the warning "Ĥ_G not converged" when it still rose from 1/2 to all;
 writes the ``fits`` table — replacing the fits of exactly the series fitted now; every other
 series keeps its fit — and prints a table (or JSON) that flags uninformative fits and the points
 a fit could not use.
@@ -26,6 +29,8 @@ from l2m_analysis.cli import make_parser, nonnegative_int, positive_int, run_cli
 from l2m_analysis.errors import WarehouseError
 from l2m_analysis.estimators.bipartite import ESTIMATORS as SCORED
 from l2m_analysis.fits.curve_bootstrap import curve_bootstrap_beta, with_curve_bootstrap
+from l2m_analysis.fits.describe import h2gram
+from l2m_analysis.fits.h2gram_sensitivity import with_h2gram_sensitivity
 from l2m_analysis.fits.series import SERIES_KEYS, SeriesFits, fit_mi_series
 from l2m_analysis.warehouse import Warehouse
 
@@ -100,6 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = with_curve_bootstrap(
             result.rows, curve_bootstrap_beta(per_sample, n_boot=args.bootstrap)
         )
+        # β of `direct` under Ĥ_G of 1/8 … all of the corpus and extrapolated (Eq. A.14)
+        convergence = wh.query_file("adjacent_pair_convergence")
+        rows = with_h2gram_sensitivity(rows, estimates, convergence)
         # exactly the series fitted now are replaced; every other fit stays as it was
         wh.replace_partitions("fits", rows)
         result = SeriesFits(rows, result.skipped)
@@ -158,6 +166,8 @@ def print_fits(
             notes.insert(
                 0, f"curve bootstrap over {boot['bootstrap_samples']} samples: [{lo:.3f}, {hi:.3f}]"
             )
+        if (convergence := h2gram(r)) is not None:
+            notes.append(convergence)
         if r.get("n_dropped"):
             notes.append(f"{r['n_dropped']} points not used: {r.get('drop_reason') or '?'}")
         for note in notes:

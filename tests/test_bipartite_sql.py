@@ -366,12 +366,15 @@ def test_pipeline_end_to_end(warehouse_path: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert "Bipartite mutual information" in out
     assert "hand names no corpus run" in out  # the samples' Ĥ_G, said out loud
+    assert "Convergence of Ĥ_G(Y1, Y2) of hand" in " ".join(out.split())  # and how it converged
     assert run_cli(bipartite_pipeline.main, argv) == 0  # a rerun replaces, never duplicates
     table = discrete_table("hand")
     cc = adjacent_pair_count_of_counts(table)
     h = entropy_grassberger(cc["count"].to_numpy(), cc["n_items"].to_numpy())
     with Warehouse.open(warehouse_path, create=False) as wh:
-        entropy = wh.query("SELECT * FROM entropies").to_dicts()
+        entropy = wh.query("SELECT * FROM entropies WHERE quantity = 'adjacent_pair'").to_dicts()
+        steps = wh.query("SELECT * FROM entropies WHERE quantity = 'adjacent_pair_subsample' "
+                         "AND estimator = 'grassberger' ORDER BY n").to_dicts()  # fmt: skip
         stored = wh.query(
             "SELECT * EXCLUDE (source, distance) FROM mi_estimates WHERE estimator <> 'exact' "
             "ORDER BY run_id, estimator, ratio, split_at"
@@ -382,6 +385,10 @@ def test_pipeline_end_to_end(warehouse_path: Path, capsys) -> None:
     assert entropy[0]["run_id"] == "hand" and entropy[0]["quantity"] == "adjacent_pair"
     assert entropy[0]["data_run_id"] == "hand"  # counted from its own samples
     assert entropy[0]["value"] == pytest.approx(h.value) and entropy[0]["n"] == h.n == 2 * 7 + 5
+    # its convergence: one row per fraction 1/8, 1/4, 1/2, all (once, after the rerun), the
+    # last one Ĥ_G itself
+    assert [r["quantity"] for r in steps] == ["adjacent_pair_subsample"] * 4
+    assert steps[-1]["value"] == pytest.approx(h.value) and steps[-1]["n"] == h.n
     want = pl.concat([
         bipartite_mi_polars(table_rows(TABLE, run_id="gauss", token_id=-1)
                             .with_columns(-pl.col("logprob"))),

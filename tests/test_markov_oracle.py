@@ -4,6 +4,8 @@ show what the 2-gram correction is for (a deliberately wrong BOS start)."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import polars as pl
 import pytest
@@ -20,7 +22,7 @@ from l2m_analysis.scoring import ScoringPlan, derangement, score_run
 from l2m_analysis.scoring.markov_oracle import MarkovOracle
 from l2m_analysis.scoring.samples import choose_samples, windows_from_tokens
 from l2m_analysis.warehouse import Warehouse
-from pipelines import bipartite_mi, count_ngrams
+from pipelines import bipartite_mi, count_ngrams, fit_exponents
 
 K, DOCS, DOC_LENGTH, LENGTH = 6, 400, 96, 64
 SPLITS = (2, 4, 8, 16, 32)
@@ -66,7 +68,8 @@ def scored(tmp_path_factory):
     with Warehouse.open(path, create=False) as wh:
         estimates = wh.query("SELECT * FROM mi_estimates WHERE quantity = 'bipartite'")
         entropy = wh.query("SELECT * FROM entropies WHERE quantity = 'adjacent_pair'")
-    return estimates, entropy
+        convergence = wh.query_file("adjacent_pair_convergence")
+    return estimates, entropy, convergence, path
 
 
 def rows(estimates: pl.DataFrame, run_id: str, estimator: str) -> pl.DataFrame:
@@ -80,15 +83,47 @@ def within(rows_: pl.DataFrame, truth: float, k: float = 3.0) -> bool:
 
 
 def test_the_corpus_gives_the_correction_its_entropy(scored) -> None:
-    _, entropy = scored
+    _, entropy, *_ = scored
     scored_rows = entropy.filter(pl.col("run_id") != "chain")
     assert set(scored_rows["data_run_id"]) == {"chain"}  # counted over the corpus, not samples
     assert scored_rows["value"].to_list() == pytest.approx([adjacent_pair_entropy(TRANSITION)] * 2,
                                                            abs=0.01)  # fmt: skip
 
 
+def test_the_convergence_of_the_corpus_entropy_is_recorded(scored) -> None:
+    _, entropy, convergence, _ = scored
+    for run_id in ("exact-start", "wrong-start"):
+        steps = convergence.filter(run_id=run_id, extrapolated=False).sort("fraction")
+        assert steps["fraction"].to_list() == pytest.approx([0.125, 0.25, 0.5, 1.0], abs=0.01)
+        assert set(steps["data_run_id"]) == {"chain"}  # whole documents of the corpus
+        used = entropy.filter(run_id=run_id)["value"][0]
+        assert steps["h_2gram"][-1] == pytest.approx(used)  # all of it: the ngram_counts value
+        assert steps["shift_direct"][-1] == pytest.approx(0.0)
+        # K = 6 with 38k pairs is well sampled: Ĥ_G hardly moves after 1/8 of the corpus
+        assert abs(steps["h_2gram"][0] - used) < 0.02
+
+
+def test_the_text_beta_of_direct_carries_the_h2gram_convergence(scored, capsys) -> None:
+    path = scored[3]
+    argv = ["--run-id", "wrong-start", "--quantity", "bipartite", "--bootstrap", "0"]
+    assert run_cli(fit_exponents.main, ["--warehouse", str(path), *argv]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "β under each" in out  # printed beside the text β of `direct`
+    with Warehouse.open(path, create=False) as wh:
+        fits = wh.query("SELECT * FROM fits WHERE run_id = 'wrong-start' AND law = 'power'")
+    for row in fits.iter_rows(named=True):
+        entries = json.loads(row["detail"]).get("h2gram_convergence")
+        if row["estimator"] != "direct":
+            assert entries is None
+            continue
+        assert [e["fraction"] for e in entries][:4] == pytest.approx([0.125, 0.25, 0.5, 1.0],
+                                                                     abs=0.01)  # fmt: skip
+        assert entries[3]["beta"] == pytest.approx(row["exponent"])
+        assert "Ĥ_G not converged" not in row["warnings"]  # K = 6: converged
+
+
 def test_q_equal_p_recovers_the_exact_values(scored) -> None:
-    estimates, _ = scored
+    estimates, *_ = scored
     exact = exact_bipartite_mi(TRANSITION)
     assert exact > 0.2
     for estimator in ("direct", "direct_uncorrected"):
@@ -98,7 +133,7 @@ def test_q_equal_p_recovers_the_exact_values(scored) -> None:
 
 
 def test_the_2_gram_correction_removes_most_of_a_wrong_start(scored) -> None:
-    estimates, _ = scored
+    estimates, *_ = scored
     exact, kl = exact_bipartite_mi(TRANSITION), MarkovOracle(TRANSITION, WRONG_START).kl_start()
     assert kl > 0.1
     uncorrected = rows(estimates, "wrong-start", "direct_uncorrected")

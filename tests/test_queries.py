@@ -16,6 +16,7 @@ import pytest
 
 from l2m_analysis.cli import run_cli
 from l2m_analysis.sql import QUERIES_DIR, STAGING_DIR
+from l2m_analysis.steps.bipartite_mi import write_two_gram_entropy
 from l2m_analysis.warehouse import Warehouse
 from pipelines import (
     bipartite_mi,
@@ -69,6 +70,8 @@ def warehouse(tmp_path_factory) -> Path:
             -pl.col("logprob").abs(),
         )
         w.append_batch("token_logprobs", "discrete", "all", discrete)
+        # its Ĥ_G(Y1, Y2) and the convergence of it (adjacent_pair_convergence)
+        write_two_gram_entropy(w, w.require_run("discrete"), "planted", lambda _: None)
         # a corpus scored with the trained text model as q (trained_q_bipartite_mi)
         w.start_run(
             "llm",

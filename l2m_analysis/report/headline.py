@@ -1,7 +1,8 @@
 """The headline panel: the paper's questions answered first, each answer with its 95 %
 interval and a link to its chart. Adding an entry is one function in ``HEADLINE``.
 
-* text β per estimator of each language-model run, q named with its caveat (Appx. A.II, A.VI);
+* text β per estimator of each language-model run, q named with its caveat (Appx. A.II, A.VI),
+  and for the 2-gram corrected `direct` β under each Ĥ_G(Y1, Y2) of its convergence (A.III);
 * the bipartite MI each model trained here captures as q, beside the pretrained q's;
 * α of each corpus's two-point MI, with its bias floor C (Eq. A.18);
 * the Gaussian check: the exact β of each family against the one estimated from oracle samples;
@@ -69,7 +70,8 @@ def text_beta(f: ReportFrames) -> list[Answer]:
         for est, caveat in TEXT_ESTIMATORS.items():
             if row := f.fit(run, est, "power", quantity="bipartite"):
                 baseline = iid_baseline_summary(f.estimates(run)) if est == COMPRESSION else None
-                note = "; ".join(filter(None, [describe.bootstrap(row), caveat, baseline]))
+                notes = [describe.bootstrap(row), describe.h2gram(row), caveat, baseline]
+                note = "; ".join(filter(None, notes))
                 link = anchor("estimators" if est == "compression_lzma" else "bipartite", run)
                 label, beta = ESTIMATOR_LABELS[est], describe.exponent(row)
                 out.append(Answer(question, label, beta, note, link))

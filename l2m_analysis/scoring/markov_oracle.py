@@ -8,6 +8,9 @@ q(w_0 | BOS) = start[w_0] and q(w_t | w_<t) = P[w_{t−1}, w_t]. With ``start`` 
   converges to I_1 + KL(π‖ρ), and the 2-gram correction (Eq. A.14), which replaces 4/5 of the
   first two terms by the corpus's Ĥ_G(Y1, Y2), to I_1 + KL(π‖ρ)/5;
 * vCLUB (Eq. 7) converges to ``markov.exact_vclub_limit`` whatever the start.
+
+A large vocabulary (K ≈ 50,000) comes as a scipy sparse matrix (``corpus.sparse_markov``): the
+log-probs are then looked up in its stored entries, π comes from power iteration.
 """
 
 from __future__ import annotations
@@ -16,19 +19,27 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from l2m_analysis.corpus.markov import check_transition_matrix, stationary_distribution
+from l2m_analysis.corpus.sparse_markov import check_sparse_transition, sparse_stationary
 from l2m_analysis.errors import InputError
 from l2m_analysis.scoring.backend import ScoreRequest, ScoringBackend
 
 
 class MarkovOracle(ScoringBackend):
-    """Exact log q of a Markov chain with transition matrix (K, K) and start distribution (K,)."""
+    """Exact log q of a Markov chain with transition matrix (K, K), dense or scipy sparse, and
+    start distribution (K,)."""
 
-    def __init__(self, transition: np.ndarray, start: np.ndarray | None = None) -> None:
-        self.transition = check_transition_matrix(transition)
+    def __init__(self, transition, start: np.ndarray | None = None) -> None:
+        if sparse.issparse(transition):
+            self.transition = check_sparse_transition(transition)
+            pi = sparse_stationary(self.transition)
+        else:
+            self.transition = check_transition_matrix(transition)
+            pi = stationary_distribution(self.transition)
         k = self.transition.shape[0]
-        pi = stationary_distribution(self.transition)
+        self.stationary = pi
         self.start = pi if start is None else np.asarray(start, dtype=np.float64)
         if self.start.shape != (k,) or np.any(self.start <= 0) or abs(self.start.sum() - 1) > 1e-9:
             raise InputError(
@@ -37,7 +48,6 @@ class MarkovOracle(ScoringBackend):
             )
         self.stationary_start = start is None
         self.name = f"markov-oracle:K{k}" + ("" if start is None else ":wrong-start")
-        self._log_p = np.log(np.where(self.transition > 0, self.transition, np.finfo(float).tiny))
         self._log_start = np.log(self.start)
 
     @property
@@ -46,8 +56,9 @@ class MarkovOracle(ScoringBackend):
 
     def kl_start(self) -> float:
         """KL(π‖start) in nats: the bias the start puts on the uncorrected direct estimate."""
-        pi = stationary_distribution(self.transition)
-        return float(np.sum(pi * (np.log(pi) - self._log_start)))
+        pi = self.stationary
+        nz = pi > 0
+        return float(np.sum(pi[nz] * (np.log(pi[nz]) - self._log_start[nz])))
 
     def describe(self) -> dict[str, Any]:
         return {"backend": "MarkovOracle", "name": self.name, "states": self.vocab_size,
@@ -63,6 +74,12 @@ class MarkovOracle(ScoringBackend):
                                  "score samples drawn from this chain")  # fmt: skip
             lp = np.empty(tokens.size)
             lp[0] = self._log_start[tokens[0]]
-            lp[1:] = self._log_p[tokens[:-1], tokens[1:]]
+            lp[1:] = self._log_transition(tokens[:-1], tokens[1:])
             out.append(lp[len(req.context) :])
         return out
+
+    def _log_transition(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """log P[a, b] per pair, nats; an impossible step gets log of the smallest float."""
+        p = self.transition
+        prob = np.asarray(p[a, b]).ravel() if sparse.issparse(p) else p[a, b]
+        return np.log(np.maximum(prob, np.finfo(float).tiny))

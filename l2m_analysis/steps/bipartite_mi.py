@@ -3,7 +3,10 @@ vCLUB (Eq. 7) and, for language-model runs, the lzma compression estimate (Eq. A
 runs, into ``mi_estimates``.
 
 Per run: validate its ``token_logprobs``; for discrete tokens write Ĥ_G(Y1, Y2) to
-``entropies`` (from the corpus the run was scored from, ``estimators.adjacent_pairs``); run
+``entropies`` (from the corpus the run was scored from, ``estimators.adjacent_pairs``) with its
+convergence (quantity ``adjacent_pair_subsample``: Ĥ_G of 1/8, 1/4, 1/2 and all of that data,
+and as estimator ``grassberger_extrapolated`` its Aitken limit; a warning when it has not converged,
+``estimators.entropy_convergence``); run
 ``queries/bipartite_mi.sql`` — or, on a Dask cluster, the same arithmetic over the run's files
 (``cluster.bipartite``) — and replace the run's rows of these estimators ('exact' rows stay).
 """
@@ -11,7 +14,7 @@ Per run: validate its ``token_logprobs``; for discrete tokens write Ĥ_G(Y1, Y2)
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,7 @@ import polars as pl
 
 from l2m_analysis.corpus.tokenizer import load_tokenizer
 from l2m_analysis.errors import InputError
-from l2m_analysis.estimators.adjacent_pairs import two_gram_entropy
+from l2m_analysis.estimators.adjacent_pairs import two_gram_convergence, two_gram_entropy
 from l2m_analysis.estimators.bipartite import ESTIMATORS, bipartite_mi_sql
 from l2m_analysis.estimators.compression import ESTIMATOR as COMPRESSION
 from l2m_analysis.estimators.compression import IID_ESTIMATOR, compression_with_iid_baseline
@@ -35,11 +38,13 @@ SCORERS = (
 
 @dataclass(frozen=True)
 class RunEstimates:
-    """The ``mi_estimates`` rows written for one run, and q (the model) of an LLM run."""
+    """The ``mi_estimates`` rows written for one run, q (the model) of an LLM run, and the
+    ``entropies`` rows of Ĥ_G's convergence (empty for continuous tokens)."""
 
     run_id: str
     estimates: pl.DataFrame
     model: str | None
+    convergence: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 def bipartite_mi(
@@ -56,15 +61,19 @@ def bipartite_mi(
     out = []
     for rid in run_ids:
         run = wh.require_run(rid)
-        estimates = estimate_run(wh, rid, client, notify)
-        out.append(RunEstimates(rid, estimates, run["model"] if run["kind"] == "llm" else None))
+        estimates, convergence = estimate_run(wh, rid, client, notify)
+        model = run["model"] if run["kind"] == "llm" else None
+        out.append(RunEstimates(rid, estimates, model, convergence))
         if on_run is not None:
             on_run(rid)
     return out
 
 
-def estimate_run(wh: Warehouse, run_id: str, client: Any, notify) -> pl.DataFrame:
-    """One run: checks, Ĥ_G, the estimators, the compression estimate; returns the rows."""
+def estimate_run(
+    wh: Warehouse, run_id: str, client: Any, notify
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One run: checks, Ĥ_G and its convergence, the estimators, the compression estimate;
+    returns the ``mi_estimates`` rows and the convergence's ``entropies`` rows."""
     validate_token_logprobs_sql(wh.con, run_id)
     run = wh.require_run(run_id)
     ratios = recorded_ratios(wh, run_id)
@@ -72,21 +81,9 @@ def estimate_run(wh: Warehouse, run_id: str, client: Any, notify) -> pl.DataFram
     discrete = wh.query(
         "SELECT min(token_id) >= 0 AS discrete FROM token_logprobs WHERE run_id = ?", [run_id]
     )["discrete"][0]
-    entropy_partition = {"run_id": run_id, "source": source, "quantity": "adjacent_pair",
-                         "estimator": "grassberger"}  # fmt: skip
-    rows = []
-    if discrete:
-        named = wh.run_config(run_id).get("corpus_run_id")
-        corpus = wh.require_run(named) if named and wh.has_run(named) else None
-        h = two_gram_entropy(wh.con, run, named, corpus)  # Eq. (A.12), Appendix A.III
-        if h.warning:
-            notify(f"[yellow]{run_id}: {h.warning}[/]")
-        rows = [{**entropy_partition, "shuffled": False, "value": h.estimate.value,
-                 "stderr": h.estimate.stderr, "n": h.estimate.n,
-                 "data_run_id": h.data_run_id}]  # fmt: skip
-    else:
+    if not discrete:
         notify(f"{run_id}: continuous tokens, no 2-gram correction and no `direct` rows")
-    wh.replace_partitions("entropies", pl.DataFrame(rows), recomputed=[entropy_partition])
+    rows, steps = write_two_gram_entropy(wh, run, source, notify, discrete=bool(discrete))
     if client is None:
         estimates = bipartite_mi_sql(wh.con, run_id)
     else:
@@ -104,7 +101,55 @@ def estimate_run(wh: Warehouse, run_id: str, client: Any, notify) -> pl.DataFram
         for e in (*ESTIMATORS, COMPRESSION, IID_ESTIMATOR)
     ]
     wh.replace_partitions("mi_estimates", estimates, recomputed=recomputed)
-    return estimates
+    return estimates, pl.DataFrame(steps)
+
+
+def write_two_gram_entropy(
+    wh: Warehouse, run: dict, source: str, notify, *, discrete: bool = True
+) -> tuple[list[dict], list[dict]]:
+    """Replace the run's ``entropies`` rows of Ĥ_G(Y1, Y2) and of its convergence (none for
+    continuous tokens: ``discrete`` False clears stale ones); returns both lists of rows."""
+    run_id = run["run_id"]
+    partition = {"run_id": run_id, "source": source, "quantity": "adjacent_pair",
+                 "estimator": "grassberger"}  # fmt: skip
+    rows, steps = [], []
+    if discrete:
+        named = wh.run_config(run_id).get("corpus_run_id")
+        corpus = wh.require_run(named) if named and wh.has_run(named) else None
+        h = two_gram_entropy(wh.con, run, named, corpus)  # Eq. (A.12), Appendix A.III
+        if h.warning:
+            notify(f"[yellow]{run_id}: {h.warning}[/]")
+        rows = [{**partition, "shuffled": False, "value": h.estimate.value,
+                 "stderr": h.estimate.stderr, "n": h.estimate.n,
+                 "data_run_id": h.data_run_id}]  # fmt: skip
+        steps = convergence_rows(two_gram_convergence(wh.con, h), partition, h, notify)
+    recomputed = [partition, *convergence_partitions(partition)]
+    wh.replace_partitions("entropies", pl.DataFrame(rows + steps), recomputed=recomputed)
+    return rows, steps
+
+
+def convergence_partitions(partition: dict) -> list[dict]:
+    """The ``entropies`` partitions of Ĥ_G's convergence beside ``partition`` (Ĥ_G's own)."""
+    quantity = {**partition, "quantity": "adjacent_pair_subsample"}
+    return [quantity, {**quantity, "estimator": "grassberger_extrapolated"}]
+
+
+def convergence_rows(conv, partition: dict, h, notify) -> list[dict]:
+    """``entropies`` rows of an ``EntropyConvergence``: one per fraction (n = pairs used) and
+    the extrapolated limit (no stderr) when there is one; its warning goes to ``notify``."""
+    if conv is None:
+        notify(f"[yellow]{partition['run_id']}: the tokens behind Ĥ_G(Y1, Y2) "
+               f"({h.data_run_id}) are not in the warehouse: no convergence check[/]")  # fmt: skip
+        return []
+    if conv.warning:
+        notify(f"[yellow]{partition['run_id']}: {conv.warning}[/]")
+    subsample, limit = convergence_partitions(partition)
+    out = [{**subsample, "shuffled": False, "value": e.value, "stderr": e.stderr, "n": e.n,
+            "data_run_id": h.data_run_id} for e in conv.estimates]  # fmt: skip
+    if conv.extrapolated is not None:
+        out.append({**limit, "shuffled": False, "value": conv.extrapolated, "stderr": None,
+                    "n": conv.final.n, "data_run_id": h.data_run_id})  # fmt: skip
+    return out
 
 
 def recorded_ratios(wh: Warehouse, run_id: str) -> list[int]:
