@@ -140,6 +140,10 @@ def test_the_interval_becomes_the_power_law_rows_interval() -> None:
     out = with_curve_bootstrap(rows, boot).to_dicts()
     assert out[0]["exponent_lo"] == pytest.approx(boot["bootstrap_exponent_lo"][0])
     assert json.loads(out[0]["detail"])["t_exponent_hi"] == 0.9
+    assert not any("documents" in w for w in out[0]["warnings"])
+    few = boot.with_columns(bootstrap_documents=pl.lit(4, pl.Int64))
+    (flagged, _) = with_curve_bootstrap(rows, few).to_dicts()
+    assert any(w.startswith("only 4 documents") for w in flagged["warnings"])
     assert out[1]["exponent_lo"] == 0.2 and "bootstrap_exponent_lo" not in out[1]["detail"]
 
 

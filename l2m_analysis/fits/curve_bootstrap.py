@@ -36,6 +36,9 @@ COLUMNS = {"run_id": pl.String, "estimator": pl.String, "ratio": pl.Int32,
            "bootstrap_documents": pl.Int64, "bootstrap_weighted": pl.Boolean}  # fmt: skip
 # the columns of the sample -> document frame (queries/staging/stg_sample_documents.sql)
 DOCUMENT_COLUMNS = ["run_id", "sample_id", "doc_id"]
+# fewer documents than this and a bootstrap over them is flagged: a handful of independent
+# units cannot give a trustworthy 95 % interval (the embedded books are 4 documents)
+MIN_DOCUMENTS = 10
 
 
 def curve_bootstrap_beta(
@@ -162,7 +165,8 @@ def with_curve_bootstrap(rows: pl.DataFrame, boot: pl.DataFrame) -> pl.DataFrame
 
     exponent_lo/hi become the bootstrap interval (NULL: open); the regression's own t-interval
     moves to ``detail`` (t_exponent_lo/hi), beside bootstrap_* and ``interval`` (what the
-    interval is); a replicate without β adds a warning, an open end ``open interval``.
+    interval is); a replicate without β adds a warning, an open end ``open interval``, fewer
+    than ``MIN_DOCUMENTS`` documents a warning that the interval rests on too few units.
     """
     if boot.is_empty() or rows.is_empty():
         return rows
@@ -189,6 +193,12 @@ def _bootstrap_row(row: dict, boot: dict) -> dict:
         warnings.append(
             f"{boot['bootstrap_nonpositive']} of {boot['bootstrap_replicates']} bootstrap "
             "replicates have I <= 0 at some L (counted beyond both interval ends)"
+        )
+    docs = boot["bootstrap_documents"]
+    if docs is not None and docs < MIN_DOCUMENTS:
+        warnings.append(
+            f"only {docs} documents: the interval rests on {docs} independent units "
+            f"(< {MIN_DOCUMENTS}), its 95 % is not to be trusted"
         )
     if (lo is None or hi is None) and "open interval" not in warnings:
         warnings.append("open interval")
