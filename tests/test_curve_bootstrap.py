@@ -19,6 +19,7 @@ from l2m_analysis.fits.curve_bootstrap import (
     curve_bootstrap_beta,
     with_curve_bootstrap,
 )
+from l2m_analysis.warehouse.memory import frames_connection
 
 LENGTHS = 4 * 2 ** np.arange(6)  # L = 4 .. 128
 BETA, TAU, SAMPLES = 0.7, 0.4, 100
@@ -171,3 +172,21 @@ def test_beta_does_not_depend_on_the_units_of_i_or_l(scale, stretch, beta, seed)
     scaled = curve_bootstrap_beta(table(scale * values), n_boot=30, seed=seed).row(0, named=True)
     assert scaled["bootstrap_exponent_lo"] == pytest.approx(one["bootstrap_exponent_lo"], abs=1e-9)
     assert scaled["bootstrap_exponent_hi"] == pytest.approx(one["bootstrap_exponent_hi"], abs=1e-9)
+
+
+def test_scored_samples_find_their_documents_through_the_run_config() -> None:
+    # scored sample i is corpus sample corpus_sample_ids[i] (pipelines.score_logprobs); the
+    # tokens table says which document that corpus sample is in; the oracle run has no corpus
+    runs = pl.DataFrame({
+        "run_id": ["llm", "oracle"],
+        "config": [json.dumps({"corpus_run_id": "books", "corpus_sample_ids": [3, 5, 8, 9]}),
+                   json.dumps({"family": "subvolume"})],
+    })  # fmt: skip
+    tokens = pl.DataFrame({
+        "run_id": "books", "doc_id": [0, 0, 1, 1, 1, 2, 2, 2, 7],
+        "sample_id": [3, 3, 5, 5, 6, 8, 8, 9, 10], "position": [0, 1, 0, 1, 0, 0, 1, 0, 0],
+        "token_id": 1,
+    })  # fmt: skip
+    con = frames_connection({"runs": runs, "tokens": tokens})
+    got = con.sql("SELECT * FROM stg_sample_documents ORDER BY sample_id").pl()
+    assert got.rows() == [("llm", 0, 0), ("llm", 1, 1), ("llm", 2, 2), ("llm", 3, 2)]
