@@ -121,6 +121,15 @@ def test_missing_replicates_widen_both_ends_by_their_number() -> None:
     assert math.isnan(lo) and math.isnan(hi)
 
 
+def test_the_same_seed_gives_the_same_interval_whatever_the_row_order() -> None:
+    per_sample = pl.concat([planted(4), planted(5).with_columns(ratio=pl.lit(3, pl.Int32))])
+    first = curve_bootstrap_beta(per_sample, n_boot=50, seed=1)
+    shuffled = curve_bootstrap_beta(
+        per_sample.sample(fraction=1.0, shuffle=True, seed=9), n_boot=50, seed=1
+    )
+    assert first.sort("ratio").equals(shuffled.sort("ratio"))
+
+
 def test_the_common_term_widens_the_interval() -> None:
     per_sample = planted(1)
     plain = curve_bootstrap_beta(per_sample, n_boot=400, seed=0).row(0, named=True)

@@ -64,6 +64,9 @@ def curve_bootstrap_beta(
         return pl.DataFrame(schema=COLUMNS)
     doc_of = _documents_by_run(documents)
     rng = np.random.default_rng(seed)
+    # a fixed order of series and samples, so the same seed gives the same interval whatever
+    # order the SQL returned the rows in
+    per_sample = per_sample.sort([*SERIES, "sample_id", "length"], nulls_last=True)
     for key, series in per_sample.group_by(SERIES, maintain_order=True):
         wide = series.pivot(on="length", index="sample_id", values="sample_value").drop_nulls()
         lengths = sorted(int(c) for c in wide.columns if c != "sample_id")

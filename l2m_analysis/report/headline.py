@@ -4,7 +4,8 @@ interval and a link to its chart. Adding an entry is one function in ``HEADLINE`
 * text β per estimator of each language-model run, q named with its caveat (Appx. A.II, A.VI);
 * the bipartite MI each model trained here captures as q, beside the pretrained q's;
 * α of each corpus's two-point MI, with its bias floor C (Eq. A.18);
-* the Gaussian check: the exact β of each family against the one estimated from oracle samples;
+* the Gaussian check: the exact β of each family (of the same L) against the one estimated from
+  oracle samples;
 * the L²M verdict per architecture against the exact sub-volume law (Theorems 5.2, 5.4).
 """
 
