@@ -17,6 +17,7 @@ from l2m_analysis.fits import fit_power_law
 from l2m_analysis.fits.curve_bootstrap import (
     conservative_percentiles,
     curve_bootstrap_beta,
+    few_units_widening,
     with_curve_bootstrap,
 )
 from l2m_analysis.warehouse.memory import frames_connection
@@ -66,7 +67,7 @@ def test_the_bootstrap_covers_beta_where_the_point_fit_does_not() -> None:
         ).sort("length")  # fmt: skip
         naive = fit_power_law(points["length"], points["value"], points["stderr"])
         naive_hits += naive.exponent_lo <= BETA <= naive.exponent_hi
-    assert boot_hits / len(seeds) >= 0.8  # measured 0.867 (26/30)
+    assert boot_hits / len(seeds) >= 0.8  # measured 0.90 (27/30)
     assert naive_hits / len(seeds) <= 0.5  # measured 0.267 (8/30): the independent-points interval
 
 
@@ -86,8 +87,25 @@ def test_samples_of_one_document_are_resampled_together() -> None:
         assert doc_row["bootstrap_documents"] == docs and sample_row["bootstrap_documents"] is None
         by_doc += covers(doc_row)
         by_sample += covers(sample_row)
-    assert by_doc / len(seeds) >= 0.8  # measured 0.867 (26/30)
+    assert by_doc / len(seeds) >= 0.8  # measured 0.90 (27/30)
     assert by_sample / len(seeds) <= 0.65  # measured 0.533 (16/30): clustering ignored
+
+
+def test_four_documents_are_widened_by_t_with_three_degrees_of_freedom() -> None:
+    # the main job's text: 32 samples from 4 books. Percentiles over 4 units are too narrow;
+    # scaled by t(0.975; 3)/z(0.975)·√(4/3) = 1.875 about β̂ they cover
+    assert few_units_widening(4, 0.05) == pytest.approx(1.8749, abs=1e-4)
+    assert few_units_widening(200, 0.05) == pytest.approx(1.0086, abs=1e-4)
+    documents = pl.DataFrame({"run_id": "r", "sample_id": np.arange(32),
+                              "doc_id": np.repeat(np.arange(4), 8)})  # fmt: skip
+    hits = 0
+    for seed in range(30):
+        tilts = np.repeat(np.random.default_rng([seed, 3]).normal(0, TAU, 4), 8)
+        per_sample = table(planted_values(seed, tilts))
+        (row,) = curve_bootstrap_beta(per_sample, n_boot=200, documents=documents).to_dicts()
+        assert row["bootstrap_widening"] == pytest.approx(1.8749, abs=1e-4)
+        hits += covers(row)
+    assert hits / 30 >= 0.8  # measured 0.93 (28/30); unwidened percentiles: 0.83 (25/30)
 
 
 def test_replicates_without_beta_are_counted_and_open_the_interval() -> None:

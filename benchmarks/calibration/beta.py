@@ -43,6 +43,7 @@ N_BOOT = 200  # pipelines.fit_exponents --bootstrap default
 TARGETS = {"direct_uncorrected": "exact", "vclub": "exact_vclub"}
 RUN = "calibration"
 SOURCE = family_source(FAMILY, PAPER_COPIES)
+PLANTED_BETA, PLANTED_TILT = 0.7, 0.1  # the planted clustered curves (planted_documents)
 INTERVALS = ("curve bootstrap", "t-interval", "t-interval, WLS (before)",
              "curve bootstrap, WLS (before)")  # fmt: skip
 
@@ -105,8 +106,66 @@ def _seed_runs(seeds: int, quick: bool) -> Iterator[tuple[int, int, dict]]:
             yield n_samples, seed, replicate(oracle, exact, n_samples, 1000 * n_samples + seed)
 
 
+def planted_documents(seed: int, docs: int, per_doc: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """stg_bipartite_per_sample rows (one series) and the sample -> document frame of a planted
+    curve whose population mean is exactly A·L^β (so its OLS β is ``PLANTED_BETA``): each
+    document tilts the log-log slope of all its samples alike (samples of one book share its
+    topic), each sample adds 2 % noise."""
+    rng = np.random.default_rng([seed, docs, per_doc])
+    lengths = 4 * 2 ** np.arange(6)
+    centred = np.log(lengths) - np.log(lengths).mean()
+    tilt = np.repeat(rng.normal(0, PLANTED_TILT, docs), per_doc)[:, None] * centred
+    noise = rng.normal(0, 0.02, (docs * per_doc, lengths.size))
+    values = 2.0 * lengths**PLANTED_BETA * (1 + tilt + noise)  # (S, P), nats
+    n = docs * per_doc
+    per_sample = pl.DataFrame({
+        "run_id": RUN, "estimator": "planted", "ratio": 2, "length": np.tile(lengths, n),
+        "split_at": np.tile(lengths // 2, n), "sample_id": np.repeat(np.arange(n), lengths.size),
+        "sample_value": values.reshape(-1), "common_stderr": None,
+    }).cast({"ratio": pl.Int32, "common_stderr": pl.Float64})  # fmt: skip
+    documents = pl.DataFrame(
+        {"run_id": RUN, "sample_id": np.arange(n), "doc_id": np.repeat(np.arange(docs), per_doc)}
+    )
+    return per_sample, documents
+
+
+def planted_rows(seeds: int) -> list[dict]:
+    """Coverage of the curve bootstrap over documents, and over samples (clustering ignored),
+    on planted curves of 20 documents × 5 samples and of 4 × 8 (the main job's 32 text samples
+    come from 4 books)."""
+    rows = []
+    for docs, per_doc in ((20, 5), (4, 8)):
+        found: dict[str, list] = {"documents resampled": [], "samples resampled": []}
+        for seed in range(seeds):
+            per_sample, documents = planted_documents(seed, docs, per_doc)
+            for unit, frame in (("documents resampled", documents), ("samples resampled", None)):
+                r = curve_bootstrap_beta(per_sample, n_boot=N_BOOT, documents=frame).row(
+                    0, named=True
+                )
+                found[unit].append((r["bootstrap_exponent_lo"], r["bootstrap_exponent_hi"]))
+        mean = [planted_documents(s, docs, per_doc)[0] for s in range(seeds)]
+        betas = [_ols_beta(m) for m in mean]
+        for unit, ends in found.items():
+            ends_arr = np.array(ends, dtype=float)
+            covered = (ends_arr[:, 0] <= PLANTED_BETA) & (PLANTED_BETA <= ends_arr[:, 1])
+            rows.append(coverage_row(
+                STUDY, f"β, curve bootstrap, {unit}",
+                f"planted per-sample curve, {docs} documents × {per_doc} samples, L = 4 … 128",
+                "β of the population mean A·L^β", PLANTED_BETA, betas, covered,
+                f"mean width {np.nanmean(ends_arr[:, 1] - ends_arr[:, 0]):.3g}",
+            ))  # fmt: skip
+    return rows
+
+
+def _ols_beta(per_sample: pl.DataFrame) -> float:
+    """OLS slope of log(mean over samples) on log L of one planted series."""
+    curve = per_sample.group_by("length").agg(pl.col("sample_value").mean()).sort("length")
+    return float(np.polyfit(np.log(curve["length"]), np.log(curve["sample_value"]), 1)[0])
+
+
 def run(seeds: int, quick: bool) -> list[dict]:
-    """Coverage rows (``common.ROW_KEYS``) per interval × estimator × ratio × sample count."""
+    """Coverage rows (``common.ROW_KEYS``) per interval × estimator × ratio × sample count, then
+    the planted document-clustered curves."""
     seeds = min(seeds, 4) if quick else seeds
     runs: dict[int, list[dict]] = {}
     for n_samples, _, found in _seed_runs(seeds, quick):
@@ -131,4 +190,4 @@ def run(seeds: int, quick: bool) -> list[dict]:
                         f"sub-volume Gaussian oracle (q = p), {n_samples} samples, L/ℓ = {ratio}",
                         f"OLS β of {target} at L = {lengths}", exact, got[:, 0], covered, note,
                     ))  # fmt: skip
-    return rows
+    return rows + planted_rows(seeds)

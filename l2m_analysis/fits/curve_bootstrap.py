@@ -7,7 +7,9 @@ samples of one book share its topic — recomputes every point from the per-samp
 (``queries/staging/stg_bipartite_per_sample.sql``), adds one draw of the term common to every
 point (4/5·se(Ĥ_G) for the corrected direct estimator), and refits log I on log L exactly as
 the reported fit does (OLS by default; WLS with the original points' weights (I/σ)² when
-``weighted``). The percentile interval of those β is β's primary interval.
+``weighted``). The percentile interval of those β, its distances from β̂ widened by
+t(1 − α/2; n − 1)/z(1 − α/2)·√(n/(n − 1)) for n resampled units (``few_units_widening``), is
+β's primary interval.
 
 Which β it is about: the least-squares slope of log I on log L over the measured L (the fit's
 own target), so the exact β of a known source is the same fit of the exact curve at the same L
@@ -27,17 +29,21 @@ import math
 
 import numpy as np
 import polars as pl
+from scipy.stats import norm
+from scipy.stats import t as t_dist
 
 SERIES = ["run_id", "estimator", "ratio"]
 COLUMNS = {"run_id": pl.String, "estimator": pl.String, "ratio": pl.Int32,
            "bootstrap_exponent_lo": pl.Float64, "bootstrap_exponent_hi": pl.Float64,
            "bootstrap_exponent_sd": pl.Float64, "bootstrap_replicates": pl.Int64,
            "bootstrap_nonpositive": pl.Int64, "bootstrap_samples": pl.Int64,
-           "bootstrap_documents": pl.Int64, "bootstrap_weighted": pl.Boolean}  # fmt: skip
+           "bootstrap_documents": pl.Int64, "bootstrap_weighted": pl.Boolean,
+           "bootstrap_widening": pl.Float64}  # fmt: skip
 # the columns of the sample -> document frame (queries/staging/stg_sample_documents.sql)
 DOCUMENT_COLUMNS = ["run_id", "sample_id", "doc_id"]
-# fewer documents than this and a bootstrap over them is flagged: a handful of independent
-# units cannot give a trustworthy 95 % interval (the embedded books are 4 documents)
+# fewer documents than this and a bootstrap over them is flagged: with a handful of independent
+# units the 95 % rests on the t widening and near-normal document means (the embedded books
+# are 4 documents)
 MIN_DOCUMENTS = 10
 
 
@@ -57,6 +63,7 @@ def curve_bootstrap_beta(
     documents: rows (run_id, sample_id, doc_id); a run listed there is resampled by whole
     documents (``bootstrap_documents`` = their number), any other run by samples (NULL).
     weighted: refit with weights (I/σ)² of the original points (else OLS, the reported fit).
+    The percentile ends are moved away from β̂ by ``bootstrap_widening`` (few_units_widening).
     bootstrap_nonpositive: replicates with a mean ≤ 0 at some L, counted beyond both ends.
     """
     out = []
@@ -79,7 +86,10 @@ def curve_bootstrap_beta(
         if common.len():
             means = means + rng.normal(0.0, float(common[0]), size=(n_boot, 1))
         betas = _slopes(np.log(lengths), means, values, weighted)
-        lo, hi = conservative_percentiles(betas, alpha)
+        beta_hat = _slopes(np.log(lengths), values.mean(axis=0)[None, :], values, weighted)[0]
+        widening = few_units_widening(n_docs or values.shape[0], alpha)
+        lo, hi = (beta_hat + widening * (end - beta_hat)
+                  for end in conservative_percentiles(betas, alpha))  # fmt: skip
         finite = betas[np.isfinite(betas)]
         out.append({
             **dict(zip(SERIES, key, strict=True)), "bootstrap_exponent_lo": lo,
@@ -88,6 +98,7 @@ def curve_bootstrap_beta(
             "bootstrap_replicates": n_boot, "bootstrap_nonpositive": n_boot - finite.size,
             "bootstrap_samples": values.shape[0],
             "bootstrap_documents": n_docs, "bootstrap_weighted": weighted,
+            "bootstrap_widening": widening,
         })  # fmt: skip
     return pl.DataFrame(out, schema=COLUMNS)
 
@@ -106,6 +117,18 @@ def resampled_means(
     sizes = np.bincount(cluster, minlength=n_clusters).astype(float)  # (D,)
     draws = rng.multinomial(n_clusters, np.full(n_clusters, 1 / n_clusters), size=n_boot)
     return (draws @ sums) / (draws @ sizes)[:, None]
+
+
+def few_units_widening(n_units: int, alpha: float) -> float:
+    """Factor on the percentile interval's distances from β̂ for n resampled units (documents,
+    or samples): t(1 − α/2; n − 1)/z(1 − α/2)·√(n/(n − 1)). The bootstrap's variance is the
+    plug-in one, (n − 1)/n of the unbiased, and with few units its own noise calls for t's
+    tails (the few-cluster t(G − 1) rule). 1.009 at 200 samples, 1.06 at 32, 1.10 at 20
+    documents, 1.87 at 4."""
+    if n_units < 2:
+        return math.nan
+    q = 1 - alpha / 2
+    return float(t_dist.ppf(q, n_units - 1) / norm.ppf(q) * math.sqrt(n_units / (n_units - 1)))
 
 
 def conservative_percentiles(betas: np.ndarray, alpha: float) -> tuple[float, float]:
@@ -201,7 +224,8 @@ def _bootstrap_row(row: dict, boot: dict) -> dict:
     if docs is not None and docs < MIN_DOCUMENTS:
         warnings.append(
             f"only {docs} documents: the interval rests on {docs} independent units "
-            f"(< {MIN_DOCUMENTS}), its 95 % is not to be trusted"
+            f"(< {MIN_DOCUMENTS}); widened by t({docs - 1}), it trusts their means to be "
+            "near normal"
         )
     if (lo is None or hi is None) and "open interval" not in warnings:
         warnings.append("open interval")
