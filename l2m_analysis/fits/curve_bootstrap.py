@@ -212,7 +212,7 @@ def _bootstrap_row(row: dict, boot: dict) -> dict:
     detail |= {k: _finite_or_none(v) for k, v in boot.items() if k.startswith("bootstrap_")}
     detail |= {"t_exponent_lo": row["exponent_lo"], "t_exponent_hi": row["exponent_hi"],
                "interval": f"curve bootstrap: {unit} resampled, every point recomputed, "
-               "refitted; percentile"}  # fmt: skip
+               "refitted; percentile, widened by t(n − 1) (bootstrap_widening)"}  # fmt: skip
     lo, hi = (_finite_or_none(boot[k]) for k in ("bootstrap_exponent_lo", "bootstrap_exponent_hi"))
     warnings = list(row.get("warnings") or [])
     if boot["bootstrap_nonpositive"]:
