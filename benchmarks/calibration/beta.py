@@ -18,12 +18,14 @@ Intervals, per estimator and ratio L/ℓ (3 points each: ℓ = 4, 16, 64):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import numpy as np
 import polars as pl
 
 from benchmarks.calibration.common import coverage_row
+from l2m_analysis.estimators.bipartite import RATIOS
 from l2m_analysis.fits import fit_power_law
 from l2m_analysis.fits.curve_bootstrap import curve_bootstrap_beta, with_curve_bootstrap
 from l2m_analysis.fits.series import fit_mi_series
@@ -51,7 +53,7 @@ INTERVALS = ("curve bootstrap", "t-interval", "t-interval, WLS (before)",
 def oracle_scores(oracle: GaussianOracle, n_samples: int, seed: int) -> pl.DataFrame:
     """token_logprobs rows of one oracle run (score_oracle's plan and partners), in memory."""
     source = GaussianSampleSource(oracle.conditionals.model, seed, oracle.copies)
-    plan = ScoringPlan(n_samples, SPLITS, batch_size=n_samples)
+    plan = ScoringPlan(n_samples, SPLITS, batch_size=n_samples, ratios=RATIOS)
     borrowers = check_partners(plan, derangement(np.arange(n_samples), seed))
     frames: list[pl.DataFrame] = []
 
@@ -66,7 +68,9 @@ def oracle_scores(oracle: GaussianOracle, n_samples: int, seed: int) -> pl.DataF
 
 def replicate(oracle: GaussianOracle, exact: pl.DataFrame, n_samples: int, seed: int) -> dict:
     """{(estimator, ratio): {interval: (β̂, lo, hi)}, ("exact", estimator, ratio): β} of one run."""
-    con = frames_connection({"token_logprobs": oracle_scores(oracle, n_samples, seed)})
+    runs = pl.DataFrame({"run_id": [RUN], "config": [json.dumps({"ratios": list(RATIOS)})]})
+    scores = oracle_scores(oracle, n_samples, seed)
+    con = frames_connection({"token_logprobs": scores, "runs": runs})  # as score_oracle records
     per_sample = pl.from_arrow(con.sql(read_query("staging/stg_bipartite_per_sample")).arrow())
     curve = run_query(con, "bipartite_mi").with_columns(source=pl.lit(SOURCE))
     fitted = fit_mi_series(pl.concat([curve, exact], how="diagonal_relaxed"), n_boot=0)
@@ -99,7 +103,7 @@ def replicate(oracle: GaussianOracle, exact: pl.DataFrame, n_samples: int, seed:
 
 def _seed_runs(seeds: int, quick: bool) -> Iterator[tuple[int, int, dict]]:
     oracle = GaussianOracle(FAMILY, LAYERS, PAPER_COPIES)
-    exact = exact_window_estimates(FAMILY, LAYERS, SPLITS, copies=PAPER_COPIES)
+    exact = exact_window_estimates(FAMILY, LAYERS, SPLITS, RATIOS, copies=PAPER_COPIES)
     exact = exact.with_columns(run_id=pl.lit(RUN))
     for n_samples in SAMPLE_COUNTS[1:] if quick else SAMPLE_COUNTS:
         for seed in range(seeds):
@@ -173,7 +177,7 @@ def run(seeds: int, quick: bool) -> list[dict]:
     rows = []
     for n_samples, found in runs.items():
         for estimator, target in TARGETS.items():
-            for ratio in (2, 3, 4):
+            for ratio in RATIOS:
                 exact = found[0][("exact", target, ratio)]
                 per_seed = [f[(estimator, ratio)] for f in found]
                 lengths = ", ".join(str(ratio * s) for s in SPLITS)
