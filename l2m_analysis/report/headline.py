@@ -107,8 +107,7 @@ def two_point_alpha(f: ReportFrames) -> list[Answer]:
 def gaussian_check(f: ReportFrames) -> list[Answer]:
     """Per Gaussian family with oracle samples (q = p): the exact law against the one fitted to
     the direct estimates at ℓ = L/2: the exact β of the same L inside the estimate's interval
-    (power law), or
-    the same law preferred (log law)."""
+    (power law), or the same law preferred (log law)."""
     out = []
     for oracle in f.runs_of("oracle"):
         run = f.runs.filter(run_id=oracle).row(0, named=True)
