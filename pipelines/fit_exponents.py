@@ -1,7 +1,12 @@
 """Fit the scaling exponents of every MI series in the warehouse.
 
 Reads ``mi_estimates``; for each (run, quantity, estimator, ratio) series fits
-  bipartite:  I = A·L^β (log-log OLS/WLS) and I = a·log L + b, and says which law the data prefer
+  bipartite:  I = A·L^β (OLS of log I on log L) and I = a·log L + b, and says which law the data
+              prefer; β's 95% interval is the curve bootstrap (samples, or whole documents when
+              the samples come from a corpus, resampled and every point recomputed), the
+              regression's t-interval kept in the row's detail (t_exponent_lo/hi). The β an
+              interval is about: the OLS slope over the fitted L; a known source's exact β is
+              the same fit of its exact curve at the same L (docs/estimators.md)
   two_point:  I = A·d^(−α) + C with 0 ≤ C < min I (Eq. A.18), α with a bootstrap interval
 and, for the 2-gram corrected `direct` curve, β under Ĥ_G(Y1, Y2) of 1/8, 1/4, 1/2 and all of
 the corpus and under its extrapolation (queries/adjacent_pair_convergence.sql; every point moves
@@ -57,7 +62,8 @@ def build_parser():
     parser.add_argument(
         "--unweighted",
         action="store_true",
-        help="ignore the estimates' standard errors (default: weight by them when present)",
+        help="ignore the two-point estimates' standard errors (default: weight by them when "
+        "present); bipartite β is always OLS",
     )
     parser.add_argument(
         "--bootstrap",
@@ -102,9 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         per_sample = wh.query(  # the points share samples: bootstrap the whole curve
             "SELECT * FROM stg_bipartite_per_sample WHERE list_contains(?, run_id)", [scored]
         )
-        rows = with_curve_bootstrap(
-            result.rows, curve_bootstrap_beta(per_sample, n_boot=args.bootstrap)
+        documents = wh.query(  # samples of one document are resampled together
+            "SELECT * FROM stg_sample_documents WHERE list_contains(?, run_id)", [scored]
         )
+        boot = curve_bootstrap_beta(per_sample, n_boot=args.bootstrap, documents=documents)
+        rows = with_curve_bootstrap(result.rows, boot)
         # β of `direct` under Ĥ_G of 1/8 … all of the corpus and extrapolated (Eq. A.14)
         convergence = wh.query_file("adjacent_pair_convergence")
         rows = with_h2gram_sensitivity(rows, estimates, convergence)
@@ -161,11 +169,12 @@ def print_fits(
         )
         notes = list(r.get("warnings") or [])
         boot = json.loads(r["detail"] or "{}")
-        if "bootstrap_exponent_lo" in boot and r["law"] == "power":
-            lo, hi = boot["bootstrap_exponent_lo"], boot["bootstrap_exponent_hi"]
-            notes.insert(
-                0, f"curve bootstrap over {boot['bootstrap_samples']} samples: [{lo:.3f}, {hi:.3f}]"
-            )
+        if "t_exponent_lo" in boot and r["law"] == "power":
+            lo, hi = boot["t_exponent_lo"], boot["t_exponent_hi"]
+            docs = boot.get("bootstrap_documents")
+            unit = f"{docs} documents" if docs else f"{boot['bootstrap_samples']} samples"
+            notes.insert(0, f"95% CI: curve bootstrap over {unit}; regression t-interval "
+                         f"[{_bound(lo, '−∞')}, {_bound(hi, '∞')}]")  # fmt: skip
         if (convergence := h2gram(r)) is not None:
             notes.append(convergence)
         if r.get("n_dropped"):

@@ -9,7 +9,9 @@
 --   exponent_hi, offset_c, r2, n_points, x_min, x_max, preferred_law, delta_aic, n_dropped,
 --   drop_reason, warnings
 --   delta_aic = AIC(log law) - AIC(power law) on the log I scale (> 0: power law preferred);
---   NULL for two-point series. An open interval end is NULL. n_dropped/drop_reason: points of
+--   NULL for two-point series. An open interval end is NULL. A scored run's beta interval is
+--   the curve bootstrap (samples or documents resampled; the regression's t-interval is in
+--   fits.detail as t_exponent_lo/hi), about the OLS beta over the fitted L (docs/estimators.md). n_dropped/drop_reason: points of
 --   the series the fit could not use; warnings: why the fit may not be informative (a list).
 WITH
 -- the power-law and decay rows carry the exponent

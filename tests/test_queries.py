@@ -77,7 +77,11 @@ def warehouse(tmp_path_factory) -> Path:
             "llm",
             run_id="q-train-t",
             model="train-t",
-            config={"model": {"name": "train-t"}, "corpus_run_id": CORPUS_RUN},
+            config={
+                "model": {"name": "train-t"},
+                "corpus_run_id": CORPUS_RUN,
+                "corpus_sample_ids": [0, 1, 2],
+            },  # as score_logprobs records them
         )
         w.replace_partitions("mi_estimates", pl.DataFrame({
             "run_id": "q-train-t", "source": "books", "quantity": "bipartite",

@@ -19,7 +19,7 @@ from rich.table import Table
 from benchmarks.calibration.common import markdown_rows, nominal_within
 
 # the study modules of this package, in the order they run
-STUDIES: list[str] = ["toy", "lzma_iid", "capacity", "entropy"]
+STUDIES: list[str] = ["beta", "toy", "lzma_iid", "capacity", "entropy"]
 COMMAND = "python -m benchmarks.calibration"
 
 

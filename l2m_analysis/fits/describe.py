@@ -62,11 +62,19 @@ def verdict(row: dict) -> str:
 
 
 def bootstrap(row: dict) -> str | None:
-    """'curve bootstrap [0.628, 0.770]' when the row carries one (scored bipartite runs)."""
+    """'curve bootstrap [0.628, 0.770]' when the row carries one (scored bipartite runs); when
+    that is the row's own interval (fits.curve_bootstrap), the regression's t-interval beside."""
     d = detail(row)
-    if d.get("bootstrap_exponent_lo") is None or row.get("law") != "power":
+    if row.get("law") != "power" or not {"bootstrap_exponent_lo", "t_exponent_lo"} & set(d):
         return None
-    return f"curve bootstrap {interval(d['bootstrap_exponent_lo'], d['bootstrap_exponent_hi'])}"
+    text = "curve bootstrap " + interval(
+        d.get("bootstrap_exponent_lo"), d.get("bootstrap_exponent_hi")
+    )
+    if "t_exponent_lo" in d:
+        text += (
+            f" (the 95 % interval; t-interval {interval(d['t_exponent_lo'], d['t_exponent_hi'])})"
+        )
+    return text
 
 
 def h2gram(row: dict, spec: str = ".3f") -> str | None:

@@ -58,14 +58,12 @@ def _series(estimates: pl.DataFrame, row: dict) -> pl.DataFrame:
 def _annotated(row: dict, series: pl.DataFrame, steps: pl.DataFrame) -> dict:
     detail = json.loads(row["detail"] or "{}")
     x, y = series["length"].to_numpy().astype(float), series["value"].to_numpy().astype(float)
-    se = series["stderr"].to_numpy().astype(float)
-    weights = se if np.all(np.isfinite(se)) and np.all(se > 0) else None
     entries = []
     for s in steps.sort("extrapolated", "fraction").iter_rows(named=True):
         shift = SHIFT_PER_NAT * (s["h_2gram"] - s["h_2gram_used"])
         entries.append({"fraction": None if s["extrapolated"] else s["fraction"],
                         "h_2gram": s["h_2gram"], "shift": shift,
-                        "beta": beta_shifted(x, y, weights, shift)})  # fmt: skip
+                        "beta": beta_shifted(x, y, shift)})  # fmt: skip
     detail["h2gram_convergence"] = entries
     warnings = list(row.get("warnings") or [])
     if not h2gram_converged(steps) and WARNING not in warnings:
@@ -73,11 +71,11 @@ def _annotated(row: dict, series: pl.DataFrame, steps: pl.DataFrame) -> dict:
     return {**row, "detail": json.dumps(detail, default=float), "warnings": warnings}
 
 
-def beta_shifted(x: np.ndarray, y: np.ndarray, stderr: np.ndarray | None, shift: float):
-    """β of I + shift against L (nats; the fit's own law and weights), or None when a shifted
-    point is ≤ 0 (no power law through it)."""
+def beta_shifted(x: np.ndarray, y: np.ndarray, shift: float):
+    """β of I + shift against L (nats; OLS on log I, as the reported β: fits.series.BETA_TARGET),
+    or None when a shifted point is ≤ 0 (no power law through it)."""
     try:
-        return fit_power_law(x, y + shift, stderr).exponent
+        return fit_power_law(x, y + shift).exponent
     except InputError:
         return None
 

@@ -4,6 +4,12 @@ A *series* is one (run_id, source, quantity, estimator, ratio): bipartite MI aga
 (power law ``I = A·L^β`` vs. log law ``I = a·log L + b``) or two-point MI against d
 (``I = A·d^(−α) + C``, Eq. A.17/A.18). The result is a frame with the columns ``FITS_SCHEMA``.
 
+Bipartite β is the OLS slope of log I on log L over the measured L, unweighted even when the
+points carry stderr: its target is then well defined — the same fit of the exact curve at the
+same L (``BETA_TARGET``, docs/estimators.md "Which β an interval is about") — while stderr
+weights would make the target depend on the estimates' own noise. Its interval is the curve
+bootstrap (``fits.curve_bootstrap``) where per-sample values exist.
+
 Points a fit cannot use are dropped and counted, never silently: a point without a value, and
 I ≤ 0 where the fit takes log I (the power-vs-log comparison; the decay fit without stderr). The
 stderr-weighted decay fit works on I itself and keeps every point. Each row carries the count,
@@ -34,6 +40,11 @@ FITS_SCHEMA: dict[str, pl.DataType] = {
 FITS_COLUMNS = list(FITS_SCHEMA)
 # Estimators that are baselines, not signals: listed next to the signal, never fitted.
 BASELINE_SUFFIX = "_shuffled"
+# What a bipartite β (and its interval) is about; stored in every power row's detail.
+BETA_TARGET = (
+    "OLS slope of log I on log L over the fitted L (unweighted); the exact β of a known source "
+    "is the same fit of the exact I at the same L"
+)
 
 
 @dataclass(frozen=True)
@@ -51,7 +62,8 @@ def fit_mi_series(
     """Fit each series in ``estimates`` (rows of ``mi_estimates``; values in nats).
 
     A series with fewer than ``min_points`` usable points is skipped. ``weighted``: use the
-    stderr column when every point has one > 0 (else that series is fitted unweighted).
+    stderr column when every point has one > 0 (else that series is fitted unweighted); a
+    bipartite series is always fitted by OLS (``BETA_TARGET``).
     ``n_boot``: wild-bootstrap replicates of each decay fit."""
     required = {"run_id", "source", "quantity", "estimator", "value", "stderr"}
     missing = required - set(estimates.columns)
@@ -102,7 +114,7 @@ def _usable_points(series: pl.DataFrame, quantity: str, weighted: bool):
     series = series.filter(valid)
     if quantity == "bipartite":  # the comparison is on log I, weighted or not
         series = _drop_non_positive(series, reasons, "the law comparison on log I")
-    se = _stderr(series) if weighted else None
+    se = _stderr(series) if weighted and quantity != "bipartite" else None
     if se is None and quantity != "bipartite":
         series = _drop_non_positive(series, reasons, "the log-space decay fit, Eq. A.18,")
     reasons = [(k, why) for k, why in reasons if k]
@@ -133,7 +145,9 @@ def _fit_one(
 ) -> list[dict[str, object]]:
     if ident["quantity"] == "bipartite":
         # both laws scored on the log I scale, so their AIC/BIC compare (fits.compare_laws)
-        return [{**ident, **row} for row in compare_laws(x, y, stderr=se).to_rows()]
+        rows = [{**ident, **row} for row in compare_laws(x, y, stderr=se).to_rows()]
+        rows[0]["detail"]["beta_target"] = BETA_TARGET
+        return rows
     decay = fit_decay_with_offset(x, y, stderr=se, n_boot=n_boot)
     return [{**ident, **decay.to_row(), "preferred_law": "decay"}]
 
