@@ -19,7 +19,7 @@ from rich.table import Table
 from benchmarks.calibration.common import markdown_rows, nominal_within
 
 # the study modules of this package, in the order they run
-STUDIES: list[str] = ["two_point"]
+STUDIES: list[str] = ["two_point", "alpha"]
 COMMAND = "python -m benchmarks.calibration"
 
 

@@ -58,6 +58,7 @@ ESTIMATOR_LABELS = {
     "compression_lzma": "lzma compression",
     "grassberger": "Grassberger",
     "grassberger_shuffled": "shuffle baseline",
+    "grassberger_minus_baseline": "Grassberger − shuffle baseline",
 }
 
 
