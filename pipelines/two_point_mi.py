@@ -8,8 +8,10 @@ Steps (Section 4.3.2, Appendix A.VII):
   2. I_d = Ĥ(X) + Ĥ(Y) − Ĥ(XY_d) (Eq. A.16) per distance to `mi_estimates` (quantity two_point,
      estimator grassberger), and the same for the baseline (estimator grassberger_shuffled):
      its value is the estimator's bias floor, which I_d approaches at large d;
-  3. prints I_d ± stderr next to the baseline. stderr is the conservative sum of the three
-     entropies' standard errors (estimators.two_point).
+  3. prints I_d ± stderr next to the baseline. The stderr of I_d is the jackknife over
+     --groups batches of consecutive samples (pairs in one document are not independent;
+     estimators.two_point_groups); the baseline's is the sum of the three entropies' standard
+     errors (estimators.two_point), as is every stderr with --groups 0.
 Distances with no pair (every document shorter than d) are reported and skipped.
 The fit I_d = A·d^(−α) + C (Eq. A.18) is python -m pipelines.fit_exponents --quantity two_point.
 
@@ -25,16 +27,23 @@ from collections.abc import Sequence
 import polars as pl
 from rich.console import Console
 
-from l2m_analysis.cli import make_parser, run_cli
+from l2m_analysis.cli import make_parser, nonnegative_int, run_cli
 from l2m_analysis.cli import table as cli_table
 from l2m_analysis.errors import InputError
-from l2m_analysis.steps.two_point_mi import BASELINE_ESTIMATOR, ESTIMATOR, two_point_mi
+from l2m_analysis.steps.two_point_mi import BASELINE_ESTIMATOR, ESTIMATOR, GROUPS, two_point_mi
 from l2m_analysis.warehouse import Warehouse
 
 
 def build_parser():
     parser = make_parser(
         "pipelines.two_point_mi", __doc__, run_id_help="the counted corpus run (required)"
+    )
+    parser.add_argument(
+        "--groups",
+        type=nonnegative_int,
+        default=GROUPS,
+        help=f"batches of consecutive samples for the stderr of I_d (default {GROUPS}; 0: the "
+        "independent-pairs bound)",
     )
     return parser
 
@@ -45,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise InputError("--run-id is required", "pass the run counted by count_ngrams")
     console = Console()
     with Warehouse.open(args.warehouse, create=False) as wh:
-        outcome = two_point_mi(wh, args.run_id)
+        outcome = two_point_mi(wh, args.run_id, groups=args.groups)
     for d in outcome.skipped:
         console.print(f"[yellow]d = {d}: no token pairs (every document shorter than d), skipped")
     print_estimates(outcome.estimates, args.run_id, console)

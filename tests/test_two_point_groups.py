@@ -10,7 +10,12 @@ import pytest
 from l2m_analysis.corpus.known_sources import sample_hmm, sticky_topic_hmm
 from l2m_analysis.errors import InputError
 from l2m_analysis.estimators.two_point import mi_stderr_from_joint, two_point_mi_from_counts
-from l2m_analysis.estimators.two_point_groups import group_key_counts, grouped_two_point_mi
+from l2m_analysis.estimators.two_point_groups import (
+    group_key_counts,
+    grouped_two_point_mi,
+    jackknife_stderr,
+    sample_batches,
+)
 
 
 def test_group_key_counts_counts_each_group_over_shared_keys():
@@ -70,3 +75,22 @@ def test_too_few_groups_is_refused():
         grouped_two_point_mi(np.ones((1, 3)), np.ones((1, 4)), 1)
     with pytest.raises(InputError, match="group ids"):
         group_key_counts(np.array([1, 2]), np.array([0, 5]), 2)
+
+
+def test_jackknife_from_the_token_stream_equals_the_group_tables():
+    rng = np.random.default_rng(3)
+    t, e = sticky_topic_hmm(n_topics=4, n_words=12, stickiness=0.99, rng=rng)
+    words = sample_hmm(t, e, n_docs=30, doc_length=500, rng=rng)
+    docs = np.repeat(np.arange(30), 500)
+    batches = sample_batches(docs, 10)  # each document one sample: 3 per batch
+    group_of_doc = np.arange(30) * 10 // 30
+    tokens = np.stack([np.bincount(words[group_of_doc == g].ravel(), minlength=12)
+                       for g in range(10)])  # fmt: skip
+    for d in (1, 7, 100):
+        stderr, loo = jackknife_stderr(words.ravel(), docs, batches, d)
+        keys = (words[:, :-d] * 12 + words[:, d:]).ravel()
+        pairs = group_key_counts(keys, np.repeat(group_of_doc, 500 - d), 10)
+        assert stderr == pytest.approx(grouped_two_point_mi(tokens, pairs, d).stderr_jackknife)
+        assert loo.shape == (10,)
+    with pytest.raises(InputError, match="batches"):
+        sample_batches(docs, 31)

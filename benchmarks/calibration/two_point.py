@@ -8,7 +8,7 @@ Sources with exact I_d (``l2m_analysis.corpus.known_sources``):
   that of the pooled pair distribution (types equally likely).
 
 Per seed the corpus is counted as ``count_ngrams`` does (``count_corpus``) and Î_d, stderr are
-computed as ``two_point_mi`` writes them (σ_X + σ_Y + σ_XY, i.i.d. pairs); beside them the
+computed from the counts with the entropies' bound σ_X + σ_Y + σ_XY (i.i.d. pairs); beside it the
 stderr from 20 groups of whole documents (``estimators.two_point_groups``: delete-one-group
 jackknife and batch means). Rows: coverage at d = 1, 16, 256 and over all d ≤ 256.
 """
@@ -109,8 +109,8 @@ def run(seeds: int, quick: bool) -> list[dict]:
                           N_GROUPS) for s in range(seeds)]  # fmt: skip
         values = np.stack([r["value"] for r in reps])  # (seeds, n_d)
         size = f"{n_docs} docs × {length} tokens, {N_WORDS} words"
-        methods = (("iid", "two_point_mi stderr (i.i.d. pairs)"),
-                   ("jack", f"jackknife over {N_GROUPS} document groups"),
+        methods = (("iid", "entropy bound σ_X+σ_Y+σ_XY (i.i.d. pairs)"),
+                   ("jack", f"jackknife over {N_GROUPS} document groups (two_point_mi)"),
                    ("batch", f"batch means over {N_GROUPS} document groups"))  # fmt: skip
         for method, label in methods:
             se = np.stack([r[method] for r in reps])

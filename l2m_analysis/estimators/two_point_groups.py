@@ -13,7 +13,11 @@ pairs, and take the between-group spread:
 
 Counts are per group over a shared list of keys: ``(G, K)`` integer arrays (token counts for Ĥ(X)
 = Ĥ(Y), pair counts for Ĥ(XY_d)); ``group_key_counts`` builds them from keys and group ids.
-Every value is in nats.
+``jackknife_stderr`` is the jackknife stderr straight from a token stream (what
+``pipelines.two_point_mi`` writes): batches are runs of whole samples, and a pair belongs to the
+batch of its first token, so the batches' pairs add up to the pooled ones. Batch means is not
+used there: with few tokens per batch each Î_b sits in the small-sample regime, and batches of
+unequal size then differ by their Grassberger bias, not by chance. Every value is in nats.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from l2m_analysis.corpus.counting import pairs_at_distance
 from l2m_analysis.errors import InputError
-from l2m_analysis.estimators.entropy import entropy_grassberger
+from l2m_analysis.estimators.entropy import entropy_grassberger, grassberger_g
 
 GROUP_METHODS = ("jackknife", "batch_means")
 
@@ -87,3 +92,71 @@ def grouped_two_point_mi(
         jackknife_corrected=float(n_groups * pooled - (n_groups - 1) * loo.mean()),
         n_groups=n_groups,
     )
+
+
+def sample_batches(sample_rank: np.ndarray, n_batches: int) -> np.ndarray:
+    """Batch id per token (N,) from each token's sample rank 0..S−1 (N,): S samples split into
+    ``n_batches`` runs of consecutive samples."""
+    rank = np.asarray(sample_rank, dtype=np.int64)
+    n_samples = int(rank.max()) + 1 if rank.size else 0
+    if n_batches < 2 or n_samples < n_batches:
+        raise InputError(
+            f"{n_samples} samples cannot make {n_batches} batches (need 2 <= batches <= samples)",
+            "pass fewer groups, or prepare more samples",
+        )
+    return rank * n_batches // n_samples
+
+
+def _n_g(n: np.ndarray) -> np.ndarray:
+    """n·G(n) of Grassberger's estimator (Eq. A.13), 0 at n = 0."""
+    n = np.asarray(n, dtype=np.float64)
+    return np.where(n > 0, n * grassberger_g(np.maximum(n, 1)), 0.0)
+
+
+def _loo_entropies(keys: np.ndarray, batch: np.ndarray, n_batches: int) -> np.ndarray:
+    """Grassberger Ĥ (nats) of all observations but batch b's, for each b: shape (B,).
+
+    Ĥ = log N − (1/N) Σ n_k G(n_k) (Eq. A.12–A.13); removing batch b changes only its keys."""
+    span = int(keys.max()) + 1 if keys.size else 1
+    cell, c = np.unique(batch * span + keys, return_counts=True)  # (batch, key) counts
+    owner, key = cell // span, cell % span
+    _, column = np.unique(key, return_inverse=True)
+    n = np.bincount(column, weights=c)  # total count per key
+    n_total, s_total = n.sum(), _n_g(n).sum()
+    removed = np.bincount(owner, weights=c, minlength=n_batches)  # N_b
+    delta = np.bincount(owner, weights=_n_g(n[column]) - _n_g(n[column] - c), minlength=n_batches)
+    rest = n_total - removed
+    if np.any(rest <= 0):
+        raise InputError("a batch holds every observation", "use more batches")
+    return np.log(rest) - (s_total - delta) / rest
+
+
+def jackknife_stderr(
+    token_ids: np.ndarray, group_ids: np.ndarray, batch_ids: np.ndarray, distance: int
+) -> tuple[float, np.ndarray]:
+    """(stderr, Î_(−b) per batch (B,)) of Î_d (nats) by the delete-one-batch jackknife:
+    var = (B − 1)/B · Σ_b (Î_(−b) − mean)².
+
+    token_ids, group_ids: (N,) as ``count_corpus`` takes them (pairs never cross a group);
+    batch_ids (N,): batch 0..B−1 of each token (``sample_batches``). Î_(−b) = 2Ĥ_(−b)(X) −
+    Ĥ_(−b)(XY_d) (Eq. A.16) without batch b's tokens and the pairs whose first token it holds;
+    each is computed from the pooled counts by removing batch b's (O(distinct keys))."""
+    tokens = np.asarray(token_ids, dtype=np.int64)
+    batch = np.asarray(batch_ids, dtype=np.int64)
+    if tokens.shape != batch.shape or tokens.shape != np.shape(group_ids):
+        raise InputError("token, group and batch ids differ in length", "one of each per token")
+    n_batches = int(batch.max()) + 1
+    codes = np.unique(tokens, return_inverse=True)[1].astype(np.int64)  # 0..K−1
+    k = int(codes.max()) + 1
+    if n_batches * k * k >= 2**62:
+        raise InputError(f"{k} distinct tokens × {n_batches} batches overflow the pair key",
+                         "use fewer batches")  # fmt: skip
+    x, y = pairs_at_distance(codes, group_ids, distance)
+    if x.size == 0:
+        raise InputError(f"no pairs at d = {distance}", "count smaller distances")
+    same = np.asarray(group_ids)[:-distance] == np.asarray(group_ids)[distance:]
+    h_x = _loo_entropies(codes, batch, n_batches)
+    h_xy = _loo_entropies(x * k + y, batch[:-distance][same], n_batches)
+    loo = 2.0 * h_x - h_xy  # Eq. (A.16) without batch b
+    var = (n_batches - 1) / n_batches * np.sum((loo - loo.mean()) ** 2)
+    return float(np.sqrt(var)), loo

@@ -6,22 +6,32 @@ of Eq. A.14) and Ĥ(XY_d) per distance (pair_distance; shuffled for the baseline
 ``entropies``, and I_d = Ĥ(X) + Ĥ(Y) − Ĥ(XY_d) (Eq. A.16) into ``mi_estimates`` (quantity
 two_point; estimator grassberger, and grassberger_shuffled for the baseline, whose value is the
 estimator's bias floor). Replaces exactly those partitions of the run.
+
+The stderr of I_d is the delete-one-batch jackknife over ``groups`` batches of consecutive samples
+(``estimators.two_point_groups``): pairs inside a document share its topic, and the
+independent-pairs bound under-covers on clustered text (``benchmarks.calibration.two_point``).
+It reads the run's tokens into memory; ``groups=0`` keeps the entropies' bound σ_X + σ_Y + σ_XY
+(also used for the baseline rows, and when the run has fewer than 2 samples).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
+from l2m_analysis.corpus.series import contiguous_groups
 from l2m_analysis.errors import WarehouseError
 from l2m_analysis.estimators.entropy import EntropyEstimate, entropy_grassberger
 from l2m_analysis.estimators.two_point import two_point_mi as two_point_mi_at
+from l2m_analysis.estimators.two_point_groups import jackknife_stderr, sample_batches
 from l2m_analysis.warehouse import Warehouse
 
 ESTIMATOR = "grassberger"
 BASELINE_ESTIMATOR = "grassberger_shuffled"
 ENTROPY_QUANTITIES = ("unigram", "adjacent_pair", "pair_distance")
+GROUPS = 20  # batches of consecutive samples behind the stderr of I_d
 
 
 @dataclass(frozen=True)
@@ -33,11 +43,14 @@ class TwoPointOutcome:
     skipped: tuple[int, ...]
 
 
-def two_point_mi(wh: Warehouse, run_id: str) -> TwoPointOutcome:
-    """Estimate the run's entropies and two-point MI and replace its rows of them."""
+def two_point_mi(wh: Warehouse, run_id: str, groups: int = GROUPS) -> TwoPointOutcome:
+    """Estimate the run's entropies and two-point MI and replace its rows of them; the stderr
+    of I_d by the jackknife over ``groups`` batches of samples (0: the entropies' bound)."""
     run = wh.require_run(run_id)
     source = run["dataset"] or run["kind"]
     entropies, estimates, skipped = estimate(wh, run_id, source)
+    if groups:
+        estimates = with_jackknife_stderr(wh, run_id, estimates, groups)
     base = {"run_id": run_id, "source": source}
     wh.replace_partitions("entropies", entropies, recomputed=[
         {**base, "quantity": q, "estimator": ESTIMATOR} for q in ENTROPY_QUANTITIES
@@ -86,6 +99,33 @@ def estimate(wh: Warehouse, run_id: str, source: str):
             f"count smaller distances: {hint} --distances 1 2 4 8",
         )
     return pl.DataFrame(rows), pl.DataFrame(estimates), skipped
+
+
+def with_jackknife_stderr(
+    wh: Warehouse, run_id: str, estimates: pl.DataFrame, groups: int
+) -> pl.DataFrame:
+    """``estimates`` with the stderr of each ``grassberger`` row replaced by the delete-one-batch
+    jackknife over min(groups, samples) batches of consecutive samples; unchanged with fewer
+    than 2 samples."""
+    tokens = wh.query(
+        "SELECT doc_id, chunk_index, position, token_id FROM tokens WHERE run_id = ? "
+        "ORDER BY doc_id, chunk_index, position",
+        [run_id],
+    )
+    doc, chunk = tokens["doc_id"].to_numpy(), tokens["chunk_index"].to_numpy()
+    pair_groups = contiguous_groups(doc, chunk, tokens["position"].to_numpy())
+    new_sample = np.concatenate(([0], (doc[1:] != doc[:-1]) | (chunk[1:] != chunk[:-1])))
+    rank = np.cumsum(new_sample)
+    n_batches = min(groups, int(rank[-1]) + 1 if rank.size else 0)
+    if n_batches < 2:
+        return estimates
+    batches = sample_batches(rank, n_batches)
+    ids = tokens["token_id"].to_numpy()
+    stderr = [
+        jackknife_stderr(ids, pair_groups, batches, d)[0] if e == ESTIMATOR else s
+        for e, d, s in estimates.select("estimator", "distance", "stderr").iter_rows()
+    ]
+    return estimates.with_columns(stderr=pl.Series(stderr, dtype=pl.Float64))
 
 
 def counted_distances(wh: Warehouse, run_id: str) -> list[int]:
