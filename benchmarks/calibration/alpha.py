@@ -8,7 +8,8 @@ books have N = 1,530,288 tokens and V = 26,763 distinct tokens, N/V² = 0.00214;
 4,096 words, the same ratio).
 
 Per seed the corpus is counted as ``count_ngrams`` does (``count_corpus``, shift baseline), Î_d
-and stderr as ``two_point_mi`` writes them, and two fits (``fit_decay_with_offset`` with σ):
+and stderr as ``two_point_mi`` writes them (the jackknife over 20 batches of documents for Î_d,
+the entropies' bound for the baseline), and two fits (``fit_decay_with_offset`` with σ):
 
 * **bias floor**: I_d = A·d^−α + C on the raw curve (C absorbs the estimator's floor);
 * **shuffle-subtracted**: the same law on I_d − I_d^shuffled, σ = √(σ² + σ_shuffled²).
@@ -29,7 +30,9 @@ from l2m_analysis.corpus.corpus_counts import count_corpus
 from l2m_analysis.corpus.known_sources import NestedClusters, exact_pooled_nested_mi
 from l2m_analysis.estimators.entropy import entropy_grassberger
 from l2m_analysis.estimators.two_point import two_point_mi
+from l2m_analysis.estimators.two_point_groups import jackknife_stderr, sample_batches
 from l2m_analysis.fits import fit_decay_with_offset
+from l2m_analysis.steps.two_point_mi import GROUPS
 
 STUDY = "alpha"
 DISTANCES = tuple(2**k for k in range(11))  # 1 .. 1024
@@ -48,8 +51,9 @@ def sizes(quick: bool) -> tuple[int, int]:
 def curve(words: np.ndarray, vocab: int) -> tuple[np.ndarray, ...]:
     """(I, σ, I_shuffled, σ_shuffled), each (len(DISTANCES),), nats, as two_point_mi writes."""
     n_docs, length = words.shape
-    counts = count_corpus(words.ravel(), np.repeat(np.arange(n_docs), length), vocab, DISTANCES,
-                          shuffle_seed=0, threads=1)  # fmt: skip
+    docs = np.repeat(np.arange(n_docs), length)
+    counts = count_corpus(words.ravel(), docs, vocab, DISTANCES, shuffle_seed=0, threads=1)
+    batches = sample_batches(docs, min(GROUPS, n_docs))
     uni = counts.ngrams.filter(pl.col("order") == 1)
     h_x = entropy_grassberger(uni["count"].to_numpy(), uni["n_items"].to_numpy())
     out = np.empty((4, len(DISTANCES)))
@@ -59,6 +63,7 @@ def curve(words: np.ndarray, vocab: int) -> tuple[np.ndarray, ...]:
             h_xy = entropy_grassberger(cc["count"].to_numpy(), cc["n_items"].to_numpy())
             mi = two_point_mi(h_x, h_x, h_xy, d)  # Eq. (A.16)
             out[2 * j, i], out[2 * j + 1, i] = mi.value, mi.stderr
+        out[1, i] = jackknife_stderr(words.ravel(), docs, batches, d)[0]  # as two_point_mi
     return tuple(out)
 
 
