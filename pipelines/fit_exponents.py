@@ -2,7 +2,9 @@
 
 Reads ``mi_estimates``; for each (run, quantity, estimator, ratio) series fits
   bipartite:  I = A·L^β (log-log OLS/WLS) and I = a·log L + b, and says which law the data prefer
-  two_point:  I = A·d^(−α) + C with 0 ≤ C < min I (Eq. A.18), α with a bootstrap interval
+  two_point:  I = A·d^(−α) + C with 0 ≤ C < min I (Eq. A.18), α with a bootstrap interval;
+              a series with a shuffle baseline also as I_d − I_d^shuffled (estimator
+              <e>_minus_baseline), the α reports quote (docs/estimators.md)
 writes the ``fits`` table — replacing the fits of exactly the series fitted now; every other
 series keeps its fit — and prints a table (or JSON) that flags uninformative fits and the points
 a fit could not use.
