@@ -13,7 +13,7 @@ from l2m_analysis.estimators.two_point import mi_stderr_from_joint, two_point_mi
 from l2m_analysis.estimators.two_point_groups import (
     group_key_counts,
     grouped_two_point_mi,
-    jackknife_stderr,
+    jackknife_two_point,
     sample_batches,
 )
 
@@ -87,7 +87,9 @@ def test_jackknife_from_the_token_stream_equals_the_group_tables():
     tokens = np.stack([np.bincount(words[group_of_doc == g].ravel(), minlength=12)
                        for g in range(10)])  # fmt: skip
     for d in (1, 7, 100):
-        stderr, loo = jackknife_stderr(words.ravel(), docs, batches, d)
+        jack = jackknife_two_point(words.ravel(), docs, batches, d, baseline_seed=0)
+        stderr, loo = jack.stderr, jack.loo
+        assert 0 < jack.stderr_difference and 0 < jack.stderr_baseline
         keys = (words[:, :-d] * 12 + words[:, d:]).ravel()
         pairs = group_key_counts(keys, np.repeat(group_of_doc, 500 - d), 10)
         assert stderr == pytest.approx(grouped_two_point_mi(tokens, pairs, d).stderr_jackknife)

@@ -8,11 +8,11 @@ books have N = 1,530,288 tokens and V = 26,763 distinct tokens, N/V² = 0.00214;
 4,096 words, the same ratio).
 
 Per seed the corpus is counted as ``count_ngrams`` does (``count_corpus``, shift baseline), Î_d
-and stderr as ``two_point_mi`` writes them (the jackknife over 20 batches of documents for Î_d,
-the entropies' bound for the baseline), and two fits (``fit_decay_with_offset`` with σ):
+and stderr as ``two_point_mi`` writes them (the jackknife over 20 batches of documents), and two
+fits (``fit_decay_with_offset`` with σ):
 
 * **bias floor**: I_d = A·d^−α + C on the raw curve (C absorbs the estimator's floor);
-* **shuffle-subtracted**: the same law on I_d − I_d^shuffled, σ = √(σ² + σ_shuffled²).
+* **shuffle-subtracted**: the same law on I_d − I_d^shuffled, σ its jackknife stderr.
 
 The exact α of a fit (its estimand) is the same fit of the exact I_d with the same σ, so each
 replicate is compared like with like; coverage is the share of 95 % intervals containing it.
@@ -30,7 +30,7 @@ from l2m_analysis.corpus.corpus_counts import count_corpus
 from l2m_analysis.corpus.known_sources import NestedClusters, exact_pooled_nested_mi
 from l2m_analysis.estimators.entropy import entropy_grassberger
 from l2m_analysis.estimators.two_point import two_point_mi
-from l2m_analysis.estimators.two_point_groups import jackknife_stderr, sample_batches
+from l2m_analysis.estimators.two_point_groups import jackknife_two_point, sample_batches
 from l2m_analysis.fits import fit_decay_with_offset
 from l2m_analysis.steps.two_point_mi import GROUPS
 
@@ -49,21 +49,23 @@ def sizes(quick: bool) -> tuple[int, int]:
 
 
 def curve(words: np.ndarray, vocab: int) -> tuple[np.ndarray, ...]:
-    """(I, σ, I_shuffled, σ_shuffled), each (len(DISTANCES),), nats, as two_point_mi writes."""
+    """(I, σ, I_shuffled, σ_shuffled, σ of the difference), each (len(DISTANCES),), nats, as
+    two_point_mi writes them."""
     n_docs, length = words.shape
     docs = np.repeat(np.arange(n_docs), length)
     counts = count_corpus(words.ravel(), docs, vocab, DISTANCES, shuffle_seed=0, threads=1)
     batches = sample_batches(docs, min(GROUPS, n_docs))
     uni = counts.ngrams.filter(pl.col("order") == 1)
     h_x = entropy_grassberger(uni["count"].to_numpy(), uni["n_items"].to_numpy())
-    out = np.empty((4, len(DISTANCES)))
+    out = np.empty((5, len(DISTANCES)))
     for i, d in enumerate(DISTANCES):
         for j, shuffled in enumerate((False, True)):
             cc = counts.pairs.filter((pl.col("distance") == d) & (pl.col("shuffled") == shuffled))
             h_xy = entropy_grassberger(cc["count"].to_numpy(), cc["n_items"].to_numpy())
             mi = two_point_mi(h_x, h_x, h_xy, d)  # Eq. (A.16)
             out[2 * j, i], out[2 * j + 1, i] = mi.value, mi.stderr
-        out[1, i] = jackknife_stderr(words.ravel(), docs, batches, d)[0]  # as two_point_mi
+        jack = jackknife_two_point(words.ravel(), docs, batches, d, baseline_seed=0)
+        out[1, i], out[3, i], out[4, i] = jack.stderr, jack.stderr_baseline, jack.stderr_difference
     return tuple(out)
 
 
@@ -102,8 +104,7 @@ def run(seeds: int, quick: bool) -> list[dict]:
         found = {"bias floor": [], "shuffle-subtracted": []}  # (α̂, lo, hi, α_exact) per seed
         for seed in range(seeds):
             words = sample(n_docs, DOC_LENGTH, np.random.default_rng(seed))
-            i, s, i_shuf, s_shuf = curve(words, 2**depth)
-            s_sub = np.sqrt(s**2 + s_shuf**2)
+            i, s, i_shuf, _, s_sub = curve(words, 2**depth)
             for name, y, se in (("bias floor", i, s), ("shuffle-subtracted", i - i_shuf, s_sub)):
                 found[name].append((*fitted(d, y, se), fitted(d, exact, se)[0]))
         size = f"{n_docs} docs × {DOC_LENGTH} tokens, V = {2**depth}, N/V² = books'"

@@ -13,7 +13,7 @@ pairs, and take the between-group spread:
 
 Counts are per group over a shared list of keys: ``(G, K)`` integer arrays (token counts for Ĥ(X)
 = Ĥ(Y), pair counts for Ĥ(XY_d)); ``group_key_counts`` builds them from keys and group ids.
-``jackknife_stderr`` is the jackknife stderr straight from a token stream (what
+``jackknife_two_point`` gives the jackknife stderrs straight from a token stream (what
 ``pipelines.two_point_mi`` writes): batches are runs of whole samples, and a pair belongs to the
 batch of its first token, so the batches' pairs add up to the pooled ones. Batch means is not
 used there: with few tokens per batch each Î_b sits in the small-sample regime, and batches of
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from l2m_analysis.corpus.counting import pairs_at_distance
+from l2m_analysis.corpus.series import unpaired
 from l2m_analysis.errors import InputError
 from l2m_analysis.estimators.entropy import entropy_grassberger, grassberger_g
 
@@ -131,16 +132,39 @@ def _loo_entropies(keys: np.ndarray, batch: np.ndarray, n_batches: int) -> np.nd
     return np.log(rest) - (s_total - delta) / rest
 
 
-def jackknife_stderr(
-    token_ids: np.ndarray, group_ids: np.ndarray, batch_ids: np.ndarray, distance: int
-) -> tuple[float, np.ndarray]:
-    """(stderr, Î_(−b) per batch (B,)) of Î_d (nats) by the delete-one-batch jackknife:
-    var = (B − 1)/B · Σ_b (Î_(−b) − mean)².
+@dataclass(frozen=True)
+class JackknifeTwoPoint:
+    """Delete-one-batch jackknife stderrs (nats) at one distance: of Î_d, of the shift
+    baseline Î_d^shuffled and of their difference Î_d − Î_d^shuffled (NaN without a baseline);
+    loo: Î_(−b) per batch, shape (B,)."""
+
+    stderr: float
+    stderr_baseline: float
+    stderr_difference: float
+    loo: np.ndarray
+
+
+def _jack(values: np.ndarray) -> float:
+    n = values.size
+    return float(np.sqrt((n - 1) / n * np.sum((values - values.mean()) ** 2)))
+
+
+def jackknife_two_point(
+    token_ids: np.ndarray,
+    group_ids: np.ndarray,
+    batch_ids: np.ndarray,
+    distance: int,
+    *,
+    baseline_seed: int | None = None,
+) -> JackknifeTwoPoint:
+    """Jackknife stderrs of Î_d (nats) over batches: var = (B − 1)/B · Σ_b (Î_(−b) − mean)².
 
     token_ids, group_ids: (N,) as ``count_corpus`` takes them (pairs never cross a group);
     batch_ids (N,): batch 0..B−1 of each token (``sample_batches``). Î_(−b) = 2Ĥ_(−b)(X) −
     Ĥ_(−b)(XY_d) (Eq. A.16) without batch b's tokens and the pairs whose first token it holds;
-    each is computed from the pooled counts by removing batch b's (O(distinct keys))."""
+    each is computed from the pooled counts by removing batch b's (O(distinct keys)).
+    baseline_seed: also the baseline's and the difference's stderr, the Y side of the pairs
+    re-paired as ``count_corpus``'s shift baseline of one block with that seed."""
     tokens = np.asarray(token_ids, dtype=np.int64)
     batch = np.asarray(batch_ids, dtype=np.int64)
     if tokens.shape != batch.shape or tokens.shape != np.shape(group_ids):
@@ -155,8 +179,15 @@ def jackknife_stderr(
     if x.size == 0:
         raise InputError(f"no pairs at d = {distance}", "count smaller distances")
     same = np.asarray(group_ids)[:-distance] == np.asarray(group_ids)[distance:]
+    pair_batch = batch[:-distance][same]
     h_x = _loo_entropies(codes, batch, n_batches)
-    h_xy = _loo_entropies(x * k + y, batch[:-distance][same], n_batches)
+    h_xy = _loo_entropies(x * k + y, pair_batch, n_batches)
     loo = 2.0 * h_x - h_xy  # Eq. (A.16) without batch b
-    var = (n_batches - 1) / n_batches * np.sum((loo - loo.mean()) ** 2)
-    return float(np.sqrt(var)), loo
+    nan = float("nan")
+    if baseline_seed is None:
+        return JackknifeTwoPoint(_jack(loo), nan, nan, loo)
+    rng = np.random.default_rng([baseline_seed, distance, 0])  # as series_keys, block 0
+    h_shuffled = _loo_entropies(x * k + unpaired(y, rng, "shift"), pair_batch, n_batches)
+    return JackknifeTwoPoint(
+        _jack(loo), _jack(2.0 * h_x - h_shuffled), _jack(h_shuffled - h_xy), loo
+    )

@@ -95,9 +95,10 @@ def fit_mi_series(
 
 
 def with_baseline_subtracted(estimates: pl.DataFrame) -> pl.DataFrame:
-    """``estimates`` plus, for every two-point series ``e`` with a baseline ``e_shuffled``, the
-    series ``e_minus_baseline``: I_d − I_d^shuffled (nats) and √(σ² + σ_shuffled²) at the
-    distances both have (NULL stderr when either lacks one)."""
+    """``estimates`` plus, for every two-point series ``e`` with a baseline ``e_shuffled`` and
+    no stored ``e_minus_baseline`` (``two_point_mi`` writes it, with the jackknife stderr, since
+    issue 18), that series: I_d − I_d^shuffled (nats) and √(σ² + σ_shuffled²) at the distances
+    both have (NULL stderr when either lacks one)."""
     if "distance" not in estimates.columns or estimates.is_empty():
         return estimates
     keys = ["run_id", "source", "quantity", "estimator", "distance"]
@@ -111,6 +112,10 @@ def with_baseline_subtracted(estimates: pl.DataFrame) -> pl.DataFrame:
         pl.col("stderr").alias("_base_se"),
     )
     signal = two_point.filter(~is_base & ~pl.col("estimator").str.ends_with(SUBTRACTED_SUFFIX))
+    present = two_point.filter(pl.col("estimator").str.ends_with(SUBTRACTED_SUFFIX)).select(
+        *keys[:3], pl.col("estimator").str.strip_suffix(SUBTRACTED_SUFFIX)
+    )  # written by two_point_mi (with the jackknife stderr): not derived again
+    signal = signal.join(present.unique(), on=keys[:4], how="anti")
     joined = signal.join(base, on=keys, how="inner")
     if joined.is_empty():
         return estimates
