@@ -6,7 +6,8 @@ A *series* is one (run_id, source, quantity, estimator, ratio): bipartite MI aga
 
 A two-point series with a shuffle baseline (estimator ``e`` beside ``e_shuffled``) is fitted
 twice: as it is (C absorbs the estimator's bias floor) and as the shuffle-subtracted series
-``e_minus_baseline``, I_d − I_d^shuffled with stderr √(σ² + σ_shuffled²), whose floor is ~0.
+``e_minus_baseline``, I_d − I_d^shuffled, whose floor is ~0 (``two_point_mi`` writes it with
+the jackknife stderr; derived here with √(σ² + σ_shuffled²) for runs that lack it).
 On a power-law chain at the books' N/V² the raw curve rises with d (fewer pairs, more bias)
 and its α is wrong, the subtracted α covers the exact one (``benchmarks.calibration.alpha``),
 so reports quote the subtracted α (``docs/estimators.md``).
