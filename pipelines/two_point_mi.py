@@ -7,11 +7,12 @@ Steps (Section 4.3.2, Appendix A.VII):
      false for the real pairs, true for the baseline); all written to `entropies`;
   2. I_d = Ĥ(X) + Ĥ(Y) − Ĥ(XY_d) (Eq. A.16) per distance to `mi_estimates` (quantity two_point,
      estimator grassberger), and the same for the baseline (estimator grassberger_shuffled):
-     its value is the estimator's bias floor, which I_d approaches at large d;
-  3. prints I_d ± stderr next to the baseline. The stderr of I_d is the jackknife over
+     its value is the estimator's bias floor, which I_d approaches at large d; and their
+     difference I_d − I_d^shuffled (estimator grassberger_minus_baseline), what α is fitted to;
+  3. prints I_d ± stderr next to the baseline. Every stderr is the jackknife over
      --groups batches of consecutive samples (pairs in one document are not independent;
-     estimators.two_point_groups); the baseline's is the sum of the three entropies' standard
-     errors (estimators.two_point), as is every stderr with --groups 0.
+     estimators.two_point_groups); with --groups 0 it is the sum of the three entropies'
+     standard errors (estimators.two_point).
 Distances with no pair (every document shorter than d) are reported and skipped.
 The fit I_d = A·d^(−α) + C (Eq. A.18) is python -m pipelines.fit_exponents --quantity two_point.
 

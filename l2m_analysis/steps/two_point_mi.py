@@ -5,13 +5,15 @@ single tokens (quantity unigram), Ĥ of adjacent pairs (adjacent_pair, for the 2
 of Eq. A.14) and Ĥ(XY_d) per distance (pair_distance; shuffled for the baseline) into
 ``entropies``, and I_d = Ĥ(X) + Ĥ(Y) − Ĥ(XY_d) (Eq. A.16) into ``mi_estimates`` (quantity
 two_point; estimator grassberger, and grassberger_shuffled for the baseline, whose value is the
-estimator's bias floor). Replaces exactly those partitions of the run.
+estimator's bias floor; grassberger_minus_baseline, their difference, is what α is fitted to).
+Replaces exactly those partitions of the run.
 
 The stderr of I_d is the delete-one-batch jackknife over ``groups`` batches of consecutive samples
 (``estimators.two_point_groups``): pairs inside a document share its topic, and the
 independent-pairs bound under-covers on clustered text (``benchmarks.calibration.two_point``).
-It reads the run's tokens into memory; ``groups=0`` keeps the entropies' bound σ_X + σ_Y + σ_XY
-(also used for the baseline rows, and when the run has fewer than 2 samples).
+The baseline and the difference get their jackknife stderr too. It reads the run's tokens into
+memory; ``groups=0`` (or a run with fewer than 2 samples) keeps the entropies' bound
+σ_X + σ_Y + σ_XY, and √(σ² + σ_shuffled²) for the difference.
 """
 
 from __future__ import annotations
