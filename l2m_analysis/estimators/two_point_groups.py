@@ -27,7 +27,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from l2m_analysis.corpus.counting import pairs_at_distance
-from l2m_analysis.corpus.series import unpaired
 from l2m_analysis.errors import InputError
 from l2m_analysis.estimators.entropy import entropy_grassberger, grassberger_g
 
@@ -149,6 +148,18 @@ def _jack(values: np.ndarray) -> float:
     return float(np.sqrt((n - 1) / n * np.sum((values - values.mean()) ** 2)))
 
 
+def _shift_within(y: np.ndarray, pair_batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """y (n,) with each batch's run of pairs (pair_batch non-decreasing) rotated by a seeded
+    offset in [n_b/4, 3n_b/4], as ``series.unpaired``'s shift does for a whole block."""
+    starts = np.flatnonzero(np.r_[True, pair_batch[1:] != pair_batch[:-1]])
+    sizes = np.diff(np.r_[starts, y.size])
+    offsets = np.maximum(rng.integers(sizes // 4, 3 * sizes // 4 + 1), 1)
+    start_of = np.repeat(starts, sizes)
+    size_of = np.repeat(sizes, sizes)
+    index = start_of + (np.arange(y.size) - start_of + np.repeat(offsets, sizes)) % size_of
+    return y[index]
+
+
 def jackknife_two_point(
     token_ids: np.ndarray,
     group_ids: np.ndarray,
@@ -164,7 +175,9 @@ def jackknife_two_point(
     Ĥ_(−b)(XY_d) (Eq. A.16) without batch b's tokens and the pairs whose first token it holds;
     each is computed from the pooled counts by removing batch b's (O(distinct keys)).
     baseline_seed: also the baseline's and the difference's stderr, the Y side of the pairs
-    re-paired as ``count_corpus``'s shift baseline of one block with that seed."""
+    re-paired as ``count_corpus``'s shift baseline does (a seeded rotation between n/4 and
+    3n/4), but within each batch: a rotation across the whole corpus would pair batch b's X
+    with another batch's Y, and the batches would no longer be independent units."""
     tokens = np.asarray(token_ids, dtype=np.int64)
     batch = np.asarray(batch_ids, dtype=np.int64)
     if tokens.shape != batch.shape or tokens.shape != np.shape(group_ids):
@@ -186,8 +199,8 @@ def jackknife_two_point(
     nan = float("nan")
     if baseline_seed is None:
         return JackknifeTwoPoint(_jack(loo), nan, nan, loo)
-    rng = np.random.default_rng([baseline_seed, distance, 0])  # as series_keys, block 0
-    h_shuffled = _loo_entropies(x * k + unpaired(y, rng, "shift"), pair_batch, n_batches)
+    rng = np.random.default_rng([baseline_seed, distance])
+    h_shuffled = _loo_entropies(x * k + _shift_within(y, pair_batch, rng), pair_batch, n_batches)
     return JackknifeTwoPoint(
         _jack(loo), _jack(2.0 * h_x - h_shuffled), _jack(h_shuffled - h_xy), loo
     )
