@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from l2m_analysis.corpus.known_sources import sample_hmm, sticky_topic_hmm
 from l2m_analysis.errors import InputError
@@ -96,3 +98,22 @@ def test_jackknife_from_the_token_stream_equals_the_group_tables():
         assert loo.shape == (10,)
     with pytest.raises(InputError, match="batches"):
         sample_batches(docs, 31)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_batches=st.integers(2, 6), distance=st.integers(1, 5))
+def test_jackknife_is_invariant_under_relabelling_the_tokens(seed, n_batches, distance):
+    """Entropies do not depend on token names: any relabelling of the ids (even to sparse,
+    huge ones) gives the same stderrs."""
+    rng = np.random.default_rng(seed)
+    words = rng.integers(0, 7, size=(6, 60)).ravel()
+    docs = np.repeat(np.arange(6), 60)
+    batches = sample_batches(docs, n_batches)
+    names = rng.permutation(7) * 1_000_003 + 11
+    a = jackknife_two_point(words, docs, batches, distance, baseline_seed=1)
+    b = jackknife_two_point(names[words], docs, batches, distance, baseline_seed=1)
+    np.testing.assert_allclose(
+        [a.stderr, a.stderr_baseline, a.stderr_difference],
+        [b.stderr, b.stderr_baseline, b.stderr_difference],
+        rtol=1e-9, atol=1e-12,
+    )  # fmt: skip
