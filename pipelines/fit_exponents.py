@@ -7,7 +7,9 @@ Reads ``mi_estimates``; for each (run, quantity, estimator, ratio) series fits
               regression's t-interval kept in the row's detail (t_exponent_lo/hi). The β an
               interval is about: the OLS slope over the fitted L; a known source's exact β is
               the same fit of its exact curve at the same L (docs/estimators.md)
-  two_point:  I = A·d^(−α) + C with 0 ≤ C < min I (Eq. A.18), α with a bootstrap interval
+  two_point:  I = A·d^(−α) + C with 0 ≤ C < min I (Eq. A.18), α with a bootstrap interval;
+              a series with a shuffle baseline also as I_d − I_d^shuffled (estimator
+              <e>_minus_baseline), the α reports quote (docs/estimators.md)
 and, for the 2-gram corrected `direct` curve, β under Ĥ_G(Y1, Y2) of 1/8, 1/4, 1/2 and all of
 the corpus and under its extrapolation (queries/adjacent_pair_convergence.sql; every point moves
 by 0.8·ΔĤ_G, Eq. A.14), with the warning "Ĥ_G not converged" when it still rose from 1/2 to all;

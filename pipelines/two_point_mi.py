@@ -7,9 +7,12 @@ Steps (Section 4.3.2, Appendix A.VII):
      false for the real pairs, true for the baseline); all written to `entropies`;
   2. I_d = Ĥ(X) + Ĥ(Y) − Ĥ(XY_d) (Eq. A.16) per distance to `mi_estimates` (quantity two_point,
      estimator grassberger), and the same for the baseline (estimator grassberger_shuffled):
-     its value is the estimator's bias floor, which I_d approaches at large d;
-  3. prints I_d ± stderr next to the baseline. stderr is the conservative sum of the three
-     entropies' standard errors (estimators.two_point).
+     its value is the estimator's bias floor, which I_d approaches at large d; and their
+     difference I_d − I_d^shuffled (estimator grassberger_minus_baseline), what α is fitted to;
+  3. prints I_d ± stderr next to the baseline. Every stderr is the jackknife over
+     --groups batches of consecutive samples (pairs in one document are not independent;
+     estimators.two_point_groups); with --groups 0 it is the sum of the three entropies'
+     standard errors (estimators.two_point).
 Distances with no pair (every document shorter than d) are reported and skipped.
 The fit I_d = A·d^(−α) + C (Eq. A.18) is python -m pipelines.fit_exponents --quantity two_point.
 
@@ -25,16 +28,23 @@ from collections.abc import Sequence
 import polars as pl
 from rich.console import Console
 
-from l2m_analysis.cli import make_parser, run_cli
+from l2m_analysis.cli import make_parser, nonnegative_int, run_cli
 from l2m_analysis.cli import table as cli_table
 from l2m_analysis.errors import InputError
-from l2m_analysis.steps.two_point_mi import BASELINE_ESTIMATOR, ESTIMATOR, two_point_mi
+from l2m_analysis.steps.two_point_mi import BASELINE_ESTIMATOR, ESTIMATOR, GROUPS, two_point_mi
 from l2m_analysis.warehouse import Warehouse
 
 
 def build_parser():
     parser = make_parser(
         "pipelines.two_point_mi", __doc__, run_id_help="the counted corpus run (required)"
+    )
+    parser.add_argument(
+        "--groups",
+        type=nonnegative_int,
+        default=GROUPS,
+        help=f"batches of consecutive samples for the stderr of I_d (default {GROUPS}; 0: the "
+        "independent-pairs bound)",
     )
     return parser
 
@@ -45,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise InputError("--run-id is required", "pass the run counted by count_ngrams")
     console = Console()
     with Warehouse.open(args.warehouse, create=False) as wh:
-        outcome = two_point_mi(wh, args.run_id)
+        outcome = two_point_mi(wh, args.run_id, groups=args.groups)
     for d in outcome.skipped:
         console.print(f"[yellow]d = {d}: no token pairs (every document shorter than d), skipped")
     print_estimates(outcome.estimates, args.run_id, console)

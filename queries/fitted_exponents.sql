@@ -4,7 +4,8 @@
 -- prints, as SQL.
 --
 -- Reads: fits (written by pipelines.fit_exponents; a bipartite series has a 'power' and a 'log'
--- row, a two-point series one 'decay' row).
+-- row, a two-point series one 'decay' row; estimator '<e>_minus_baseline' is the two-point
+-- series e minus its shuffle baseline, the one whose alpha reports quote).
 -- Answer: run_id, source, quantity, estimator, ratio, exponent_name, exponent, exponent_lo,
 --   exponent_hi, offset_c, r2, n_points, x_min, x_max, preferred_law, delta_aic, n_dropped,
 --   drop_reason, warnings

@@ -177,9 +177,9 @@ def test_the_interval_becomes_the_power_law_rows_interval() -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(
-    scale=st.floats(1e-3, 1e3),
+    scale=st.floats(1e-3, 1e3, allow_subnormal=False),
     stretch=st.sampled_from([2.0, 3.0, 10.0, 0.25]),
-    beta=st.floats(-1.0, 1.5),
+    beta=st.floats(-1.0, 1.5, allow_subnormal=False),
     seed=st.integers(0, 2**16),
 )
 def test_beta_does_not_depend_on_the_units_of_i_or_l(scale, stretch, beta, seed) -> None:

@@ -54,8 +54,9 @@ def test_two_point_mi_is_symmetric_in_x_and_y(table) -> None:
 
 
 @FAST
-@given(beta=st.floats(0.1, 1.5), amplitude=st.floats(0.1, 10), scale=st.floats(1e-3, 1e3),
-       seed=seeds)  # fmt: skip
+@given(beta=st.floats(0.1, 1.5, allow_subnormal=False),
+       amplitude=st.floats(0.1, 10, allow_subnormal=False),
+       scale=st.floats(1e-3, 1e3, allow_subnormal=False), seed=seeds)  # fmt: skip
 def test_power_law_beta_is_unchanged_when_i_is_scaled(beta, amplitude, scale, seed) -> None:
     x = 4.0 ** np.arange(1, 7)
     rng = np.random.default_rng(seed)

@@ -19,7 +19,7 @@ from rich.table import Table
 from benchmarks.calibration.common import markdown_rows, nominal_within
 
 # the study modules of this package, in the order they run
-STUDIES: list[str] = ["beta", "toy", "lzma_iid", "capacity", "entropy"]
+STUDIES: list[str] = ["beta", "two_point", "alpha", "entropy", "toy", "lzma_iid", "capacity"]
 COMMAND = "python -m benchmarks.calibration"
 
 

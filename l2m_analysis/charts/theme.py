@@ -60,6 +60,7 @@ ESTIMATOR_LABELS = {
     "compression_lzma_iid": "lzma on i.i.d. tokens (redundancy, MI 0)",
     "grassberger": "Grassberger",
     "grassberger_shuffled": "shuffle baseline",
+    "grassberger_minus_baseline": "Grassberger − shuffle baseline",
 }
 
 

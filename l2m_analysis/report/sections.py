@@ -213,7 +213,8 @@ SECTIONS = (
             "Bipartite MI between adjacent blocks grows as L^β; two-point MI between tokens d "
             "apart decays as d^−α: two different quantities of the same text (Section 4).",
             fits_table(("llm", TEXT_ESTIMATORS, "power", 2, {}),
-                       ("corpus", ["grassberger"], "decay", None, {}))),
+                       ("corpus", ["grassberger_minus_baseline", "grassberger"], "decay",
+                        None, {}))),
     Section("fig3", "Fig. 3 — exact ground truth: do the estimators recover it?",
             "Two Gaussian families with the same two-point decay but different bipartite "
             "scaling, exact up to L = 65 536, and oracle samples scored with the true density "

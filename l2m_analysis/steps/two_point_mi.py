@@ -5,23 +5,37 @@ single tokens (quantity unigram), Ĥ of adjacent pairs (adjacent_pair, for the 2
 of Eq. A.14) and Ĥ(XY_d) per distance (pair_distance; shuffled for the baseline) into
 ``entropies``, and I_d = Ĥ(X) + Ĥ(Y) − Ĥ(XY_d) (Eq. A.16) into ``mi_estimates`` (quantity
 two_point; estimator grassberger, and grassberger_shuffled for the baseline, whose value is the
-estimator's bias floor). Replaces exactly those partitions of the run.
+estimator's bias floor; grassberger_minus_baseline, their difference, is what α is fitted to).
+Replaces exactly those partitions of the run.
+
+The stderr of I_d is the delete-one-batch jackknife over ``groups`` batches of consecutive samples
+(``estimators.two_point_groups``): pairs inside a document share its topic, and the
+independent-pairs bound under-covers on clustered text (``benchmarks.calibration.two_point``).
+The baseline and the difference get their jackknife stderr too. It reads the run's tokens into
+memory; ``groups=0`` (or a run with fewer than 2 samples) keeps the entropies' bound
+σ_X + σ_Y + σ_XY, and √(σ² + σ_shuffled²) for the difference.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
+from l2m_analysis.corpus.series import contiguous_groups
 from l2m_analysis.errors import WarehouseError
 from l2m_analysis.estimators.entropy import EntropyEstimate, entropy_grassberger
 from l2m_analysis.estimators.two_point import two_point_mi as two_point_mi_at
+from l2m_analysis.estimators.two_point_groups import jackknife_two_point, sample_batches
+from l2m_analysis.fits.series import SUBTRACTED_SUFFIX
 from l2m_analysis.warehouse import Warehouse
 
 ESTIMATOR = "grassberger"
 BASELINE_ESTIMATOR = "grassberger_shuffled"
+SUBTRACTED_ESTIMATOR = ESTIMATOR + SUBTRACTED_SUFFIX  # I_d − I_d^shuffled: what α is fitted to
 ENTROPY_QUANTITIES = ("unigram", "adjacent_pair", "pair_distance")
+GROUPS = 20  # batches of consecutive samples behind the stderr of I_d
 
 
 @dataclass(frozen=True)
@@ -33,17 +47,22 @@ class TwoPointOutcome:
     skipped: tuple[int, ...]
 
 
-def two_point_mi(wh: Warehouse, run_id: str) -> TwoPointOutcome:
-    """Estimate the run's entropies and two-point MI and replace its rows of them."""
+def two_point_mi(wh: Warehouse, run_id: str, groups: int = GROUPS) -> TwoPointOutcome:
+    """Estimate the run's entropies and two-point MI and replace its rows of them; the stderr
+    of I_d by the jackknife over ``groups`` batches of samples (0: the entropies' bound)."""
     run = wh.require_run(run_id)
     source = run["dataset"] or run["kind"]
     entropies, estimates, skipped = estimate(wh, run_id, source)
+    if groups:
+        estimates = with_jackknife_stderr(wh, run_id, estimates, groups)
+    estimates = with_subtracted(estimates)
     base = {"run_id": run_id, "source": source}
     wh.replace_partitions("entropies", entropies, recomputed=[
         {**base, "quantity": q, "estimator": ESTIMATOR} for q in ENTROPY_QUANTITIES
     ])  # fmt: skip
     wh.replace_partitions("mi_estimates", estimates, recomputed=[
-        {**base, "quantity": "two_point", "estimator": e} for e in (ESTIMATOR, BASELINE_ESTIMATOR)
+        {**base, "quantity": "two_point", "estimator": e}
+        for e in (ESTIMATOR, BASELINE_ESTIMATOR, SUBTRACTED_ESTIMATOR)
     ])  # fmt: skip
     return TwoPointOutcome(entropies, estimates, tuple(skipped))
 
@@ -86,6 +105,62 @@ def estimate(wh: Warehouse, run_id: str, source: str):
             f"count smaller distances: {hint} --distances 1 2 4 8",
         )
     return pl.DataFrame(rows), pl.DataFrame(estimates), skipped
+
+
+def with_jackknife_stderr(
+    wh: Warehouse, run_id: str, estimates: pl.DataFrame, groups: int
+) -> pl.DataFrame:
+    """``estimates`` with the stderr of each row replaced by the delete-one-batch jackknife over
+    min(groups, samples) batches of consecutive samples (the baseline's: of the shift baseline
+    with seed 0, count_ngrams' default), plus a column ``stderr_difference``, the jackknife
+    stderr of I_d − I_d^shuffled; unchanged with fewer than 2 samples."""
+    tokens = wh.query(
+        "SELECT doc_id, chunk_index, position, token_id FROM tokens WHERE run_id = ? "
+        "ORDER BY doc_id, chunk_index, position",
+        [run_id],
+    )
+    doc, chunk = tokens["doc_id"].to_numpy(), tokens["chunk_index"].to_numpy()
+    pair_groups = contiguous_groups(doc, chunk, tokens["position"].to_numpy())
+    new_sample = np.concatenate(([0], (doc[1:] != doc[:-1]) | (chunk[1:] != chunk[:-1])))
+    rank = np.cumsum(new_sample)
+    n_batches = min(groups, int(rank[-1]) + 1 if rank.size else 0)
+    if n_batches < 2:
+        return estimates
+    batches = sample_batches(rank, n_batches)
+    ids = tokens["token_id"].to_numpy()
+    jack = {
+        d: jackknife_two_point(ids, pair_groups, batches, d, baseline_seed=0)
+        for d in estimates["distance"].unique().to_list()
+    }
+    return estimates.with_columns(
+        stderr=pl.Series([
+            jack[d].stderr if e == ESTIMATOR else jack[d].stderr_baseline
+            for e, d in estimates.select("estimator", "distance").iter_rows()
+        ], dtype=pl.Float64),
+        stderr_difference=pl.Series([jack[d].stderr_difference for d in estimates["distance"]],
+                                    dtype=pl.Float64),
+    )  # fmt: skip
+
+
+def with_subtracted(estimates: pl.DataFrame) -> pl.DataFrame:
+    """``estimates`` plus the rows ``SUBTRACTED_ESTIMATOR``: I_d − I_d^shuffled (nats) at every
+    d with a baseline, stderr the jackknife's (``stderr_difference``) when computed, else
+    √(σ² + σ_shuffled²)."""
+    if "stderr_difference" not in estimates.columns:
+        estimates = estimates.with_columns(stderr_difference=pl.lit(None, pl.Float64))
+    real = estimates.filter(pl.col("estimator") == ESTIMATOR)
+    base = estimates.filter(pl.col("estimator") == BASELINE_ESTIMATOR).select(
+        "distance", pl.col("value").alias("_base"), pl.col("stderr").alias("_base_se")
+    )
+    diff = real.join(base, on="distance", how="inner").with_columns(
+        estimator=pl.lit(SUBTRACTED_ESTIMATOR),
+        value=pl.col("value") - pl.col("_base"),
+        stderr=pl.coalesce(
+            "stderr_difference", (pl.col("stderr") ** 2 + pl.col("_base_se") ** 2).sqrt()
+        ),
+    )
+    columns = [c for c in estimates.columns if c != "stderr_difference"]
+    return pl.concat([estimates.select(columns), diff.select(columns)])
 
 
 def counted_distances(wh: Warehouse, run_id: str) -> list[int]:
