@@ -33,20 +33,10 @@ import polars as pl
 from rich.console import Console
 
 from l2m_analysis.cli import make_parser, nonnegative_int, positive_int, run_cli
-from l2m_analysis.errors import WarehouseError
-from l2m_analysis.estimators.bipartite import ESTIMATORS as SCORED
-from l2m_analysis.fits.curve_bootstrap import curve_bootstrap_beta, with_curve_bootstrap
 from l2m_analysis.fits.describe import h2gram
-from l2m_analysis.fits.h2gram_sensitivity import with_h2gram_sensitivity
-from l2m_analysis.fits.series import SERIES_KEYS, SeriesFits, fit_mi_series
+from l2m_analysis.fits.series import SERIES_KEYS
+from l2m_analysis.steps.fit_exponents import fit_exponents
 from l2m_analysis.warehouse import Warehouse
-
-PRODUCERS = (
-    "python -m pipelines.gaussian_mi (exact Gaussian curves), "
-    "python -m pipelines.bipartite_mi (bipartite MI of scored log-probs) or "
-    "python -m pipelines.two_point_mi (two-point MI of a corpus); "
-    "python -m pipelines.run_all runs them all"
-)
 
 
 def build_parser():
@@ -83,44 +73,10 @@ def build_parser():
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     with Warehouse.open(args.warehouse, create=False) as wh:
-        if args.run_id:
-            wh.require_run(args.run_id)
-        filters = {"run_id": args.run_id, "quantity": args.quantity, "source": args.source}
-        where = " AND ".join(f"{k} = ?" for k, v in filters.items() if v) or "true"
-        estimates = wh.query(
-            f"SELECT * FROM mi_estimates WHERE {where}", [v for v in filters.values() if v]
-        )
-        if estimates.is_empty():
-            raise WarehouseError(
-                f"no MI estimates to fit in {wh.path}"
-                + (
-                    f" for {', '.join(f'{k}={v}' for k, v in filters.items() if v)}"
-                    if any(filters.values())
-                    else ""
-                ),
-                f"run {PRODUCERS}",
-            )
-        result = fit_mi_series(
-            estimates,
-            min_points=args.min_points,
-            weighted=not args.unweighted,
-            n_boot=args.bootstrap,
-        )
-        scored = estimates.filter(pl.col("estimator").is_in(SCORED))["run_id"].unique().to_list()
-        per_sample = wh.query(  # the points share samples: bootstrap the whole curve
-            "SELECT * FROM stg_bipartite_per_sample WHERE list_contains(?, run_id)", [scored]
-        )
-        documents = wh.query(  # samples of one document are resampled together
-            "SELECT * FROM stg_sample_documents WHERE list_contains(?, run_id)", [scored]
-        )
-        boot = curve_bootstrap_beta(per_sample, n_boot=args.bootstrap, documents=documents)
-        rows = with_curve_bootstrap(result.rows, boot)
-        # β of `direct` under Ĥ_G of 1/8 … all of the corpus and extrapolated (Eq. A.14)
-        convergence = wh.query_file("adjacent_pair_convergence")
-        rows = with_h2gram_sensitivity(rows, estimates, convergence)
-        # exactly the series fitted now are replaced; every other fit stays as it was
-        wh.replace_partitions("fits", rows)
-        result = SeriesFits(rows, result.skipped)
+        result = fit_exponents(
+            wh, run_id=args.run_id, quantity=args.quantity, source=args.source,
+            min_points=args.min_points, weighted=not args.unweighted, n_boot=args.bootstrap,
+        )  # fmt: skip
         models = dict(wh.query("SELECT run_id, model FROM runs WHERE kind = 'llm'").iter_rows())
     if args.json:
         print(json.dumps(fits_json(result.rows, result.skipped), indent=2, default=str))
