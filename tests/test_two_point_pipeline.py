@@ -202,3 +202,24 @@ def test_prepare_corpus_limits(tmp_path, capsys) -> None:
     rows = {r["run_id"]: r for r in per_run.iter_rows(named=True)}
     assert 900 <= rows["t"]["n"] <= 1000  # whole samples only, never over the limit
     assert rows["d"]["docs"] == 1
+
+
+def test_the_subtracted_rows_carry_the_jackknife_stderr_of_the_difference() -> None:
+    """I_d − I_d^shuffled at each d: its stderr is the jackknife's of the difference where the
+    step computed one, else √(σ² + σ_shuffled²) (hand numbers)."""
+    from l2m_analysis.steps.two_point_mi import SUBTRACTED_ESTIMATOR, with_subtracted
+
+    rows = pl.DataFrame({
+        "run_id": "r", "source": "s", "quantity": "two_point",
+        "estimator": ["grassberger", "grassberger_shuffled"] * 2, "distance": [1, 1, 2, 2],
+        "value": [0.5, 0.1, 0.3, 0.1], "stderr": [0.03, 0.04, 0.03, 0.04], "n": [9, 9, 8, 8],
+    })  # fmt: skip
+    derived = with_subtracted(rows).filter(estimator=SUBTRACTED_ESTIMATOR).sort("distance")
+    assert derived["value"].to_list() == pytest.approx([0.4, 0.2])
+    assert derived["stderr"].to_list() == pytest.approx([0.05, 0.05])
+    jack = rows.with_columns(stderr_difference=pl.Series([0.011, 0.5, 0.022, 0.5]))
+    got = with_subtracted(jack)
+    assert "stderr_difference" not in got.columns and got.height == 6
+    sub = got.filter(estimator=SUBTRACTED_ESTIMATOR).sort("distance")
+    assert sub["stderr"].to_list() == pytest.approx([0.011, 0.022])
+    assert got.filter(estimator="grassberger")["stderr"].to_list() == [0.03, 0.03]

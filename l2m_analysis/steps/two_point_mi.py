@@ -28,7 +28,7 @@ from l2m_analysis.errors import WarehouseError
 from l2m_analysis.estimators.entropy import EntropyEstimate, entropy_grassberger
 from l2m_analysis.estimators.two_point import two_point_mi as two_point_mi_at
 from l2m_analysis.estimators.two_point_groups import jackknife_two_point, sample_batches
-from l2m_analysis.fits.series import SUBTRACTED_SUFFIX
+from l2m_analysis.fits.series import SUBTRACTED_SUFFIX, with_baseline_subtracted
 from l2m_analysis.warehouse import Warehouse
 
 ESTIMATOR = "grassberger"
@@ -144,23 +144,24 @@ def with_jackknife_stderr(
 
 def with_subtracted(estimates: pl.DataFrame) -> pl.DataFrame:
     """``estimates`` plus the rows ``SUBTRACTED_ESTIMATOR``: I_d − I_d^shuffled (nats) at every
-    d with a baseline, stderr the jackknife's (``stderr_difference``) when computed, else
-    √(σ² + σ_shuffled²)."""
+    d with a baseline (``fits.series.with_baseline_subtracted``), their stderr the jackknife's
+    (``stderr_difference``) where it was computed."""
     if "stderr_difference" not in estimates.columns:
-        estimates = estimates.with_columns(stderr_difference=pl.lit(None, pl.Float64))
-    real = estimates.filter(pl.col("estimator") == ESTIMATOR)
-    base = estimates.filter(pl.col("estimator") == BASELINE_ESTIMATOR).select(
-        "distance", pl.col("value").alias("_base"), pl.col("stderr").alias("_base_se")
+        return with_baseline_subtracted(estimates)
+    jackknifed = estimates.filter(pl.col("estimator") == ESTIMATOR).select(
+        "distance", "stderr_difference"
     )
-    diff = real.join(base, on="distance", how="inner").with_columns(
-        estimator=pl.lit(SUBTRACTED_ESTIMATOR),
-        value=pl.col("value") - pl.col("_base"),
-        stderr=pl.coalesce(
-            "stderr_difference", (pl.col("stderr") ** 2 + pl.col("_base_se") ** 2).sqrt()
-        ),
+    subtracted = pl.col("estimator") == SUBTRACTED_ESTIMATOR
+    return (
+        with_baseline_subtracted(estimates.drop("stderr_difference"))
+        .join(jackknifed, on="distance", how="left", maintain_order="left")
+        .with_columns(
+            stderr=pl.when(subtracted)
+            .then(pl.coalesce("stderr_difference", "stderr"))
+            .otherwise("stderr")
+        )
+        .drop("stderr_difference")
     )
-    columns = [c for c in estimates.columns if c != "stderr_difference"]
-    return pl.concat([estimates.select(columns), diff.select(columns)])
 
 
 def counted_distances(wh: Warehouse, run_id: str) -> list[int]:
