@@ -87,3 +87,26 @@ def test_fits_in_words():
     assert describe.exponent({"law": "decay", "exponent": 1.5, "exponent_lo": None,
                               "exponent_hi": 2.0}) == "α = 1.500 [−∞, 2.000]"  # fmt: skip
     assert describe.verdict({"law": "decay", "offset_c": 1.16}) == "decay, C = 1.16 nats"
+
+
+def test_the_bootstrap_note_names_the_interval_once() -> None:
+    """A row whose own interval is the curve bootstrap shows the t-interval beside it (the
+    interval is already in the value); an older row shows its bootstrap interval."""
+    from l2m_analysis.fits import describe
+
+    own = {
+        "law": "power",
+        "detail": json.dumps(
+            {
+                "bootstrap_exponent_lo": 0.46,
+                "bootstrap_exponent_hi": 0.70,
+                "t_exponent_lo": 0.525,
+                "t_exponent_hi": 0.686,
+            }
+        ),
+    }
+    assert describe.bootstrap(own) == "curve bootstrap; t-interval [0.525, 0.686]"
+    older = {"law": "power", "detail": json.dumps({"bootstrap_exponent_lo": 0.628,
+             "bootstrap_exponent_hi": 0.770})}  # fmt: skip
+    assert describe.bootstrap(older) == "curve bootstrap [0.628, 0.770]"
+    assert describe.bootstrap({"law": "decay", "detail": own["detail"]}) is None

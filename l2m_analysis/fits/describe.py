@@ -62,19 +62,16 @@ def verdict(row: dict) -> str:
 
 
 def bootstrap(row: dict) -> str | None:
-    """'curve bootstrap [0.628, 0.770]' when the row carries one (scored bipartite runs); when
-    that is the row's own interval (fits.curve_bootstrap), the regression's t-interval beside."""
+    """'curve bootstrap [0.628, 0.770]' when the row carries one beside its own interval; when
+    the row's interval IS the curve bootstrap (fits.curve_bootstrap), 'curve bootstrap;
+    t-interval [0.525, 0.686]' (the regression's, for comparison)."""
     d = detail(row)
     if row.get("law") != "power" or not {"bootstrap_exponent_lo", "t_exponent_lo"} & set(d):
         return None
-    text = "curve bootstrap " + interval(
-        d.get("bootstrap_exponent_lo"), d.get("bootstrap_exponent_hi")
-    )
     if "t_exponent_lo" in d:
-        text += (
-            f" (the 95 % interval; t-interval {interval(d['t_exponent_lo'], d['t_exponent_hi'])})"
-        )
-    return text
+        return f"curve bootstrap; t-interval {interval(d['t_exponent_lo'], d['t_exponent_hi'])}"
+    lo, hi = d.get("bootstrap_exponent_lo"), d.get("bootstrap_exponent_hi")
+    return "curve bootstrap " + interval(lo, hi)
 
 
 def h2gram(row: dict, spec: str = ".3f") -> str | None:
