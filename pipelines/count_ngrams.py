@@ -15,8 +15,9 @@ The work is l2m_analysis.steps.count_ngrams; this command parses the options and
 process (--scheduler local, the default), a corpus larger than --block-tokens is counted block
 by block with per-key partial counts spilled to --spill-dir in hash buckets and merged bucket by
 bucket: memory stays bounded. On a Dask cluster (--scheduler dask-local, tcp://..., or
---scheduler-file) each (block, series) is a task and the partial counts are hash-partitioned
-with a shuffle into --split-out partitions; the tables are identical (docs/scaling.md).
+--scheduler-file) each block read and each (block, series) count is a task, the partial counts
+go to --spill-dir in --split-out hash buckets, and one task per bucket merges them; the tables
+are identical (docs/scaling.md).
 Rerunning counts only the series not yet committed, so new --distances add their series, and
 a very large corpus can be counted a few distances at a time (less scratch disk per call).
 
@@ -46,6 +47,7 @@ from l2m_analysis.cli import (
 )
 from l2m_analysis.cli import table as cli_table
 from l2m_analysis.cluster.connect import open_cluster
+from l2m_analysis.cluster.counting import SHUFFLE_METHODS
 from l2m_analysis.corpus.block_counting import CountOptions
 from l2m_analysis.corpus.counting import ENGINES
 from l2m_analysis.corpus.series import BASELINES, DEFAULT_DISTANCES
@@ -94,8 +96,9 @@ def build_parser():
         "--spill-dir",
         type=Path,
         default=None,
-        help="scratch folder for partial counts of multi-block corpora "
-        "(default: <warehouse>_spill/<run>; removed when done)",
+        help="scratch folder for partial counts of multi-block corpora (default: "
+        "<warehouse>_spill/<run>; removed when done); on a Dask cluster every worker must "
+        "be able to read and write it, like the warehouse",
     )
     parser.add_argument(
         "--buckets",
@@ -108,16 +111,18 @@ def build_parser():
         "--split-out",
         type=positive_int,
         default=None,
-        help="Dask only: partitions of the key shuffle (default: one per block and series); "
-        "raise it when one partition's partial counts do not fit a worker",
+        help="Dask only: hash buckets (disk; default: --buckets, at least one per block) or "
+        "partitions of the DataFrame shuffle (tasks, p2p; default: one per task); raise it "
+        "when one bucket's partial counts do not fit a worker",
     )
     parser.add_argument(
         "--shuffle-method",
-        choices=("auto", "tasks", "p2p"),
+        choices=SHUFFLE_METHODS,
         default="auto",
-        help="Dask only: tasks (in worker memory, fastest), p2p (disk-backed, for shuffles "
-        "larger than the cluster's memory) or auto (default: tasks when the partial counts "
-        "fit a quarter of the workers' memory)",
+        help="Dask only: how partial counts of a key meet. disk (auto, the default): numpy "
+        "hash buckets through --spill-dir, merged one bucket per task (fastest, memory "
+        "bounded by the block); tasks (a Dask DataFrame shuffle in worker memory) or p2p "
+        "(its disk-backed form), for workers that share no scratch folder",
     )
     add_scheduler_options(parser)
     return parser  # fmt: skip

@@ -13,7 +13,9 @@ from l2m_analysis.estimators.moments import group_moments, merge_partition_momen
 
 def test_series_groups_fit_memory_and_keep_every_thread_busy() -> None:
     assert series_groups(30, 10**6, 10, None, 2) == [range(0, 30)]  # read each block once
-    assert len(series_groups(30, 10**6, 1, None, 4)) == 8  # one block: 2 tasks per thread
+    assert series_groups(30, 10**6, 3, None, 2) == [range(0, 30)]  # a block per thread or more
+    assert len(series_groups(30, 10**6, 1, None, 4)) == 4  # one block: a task per thread
+    assert len(series_groups(30, 10**6, 2, None, 8)) == 4  # 2 blocks × 4 groups = 8 threads
     groups = series_groups(30, 10**6, 10, 520e6, 2)  # (520 − 120) / 40 = 10 series a task
     assert [len(g) for g in groups] == [10, 10, 10]
     assert series_groups(3, 10**6, 1, None, 16) == [range(0, 1), range(1, 2), range(2, 3)]

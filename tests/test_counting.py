@@ -3,10 +3,12 @@ never cross documents; key packing refuses overflow; streaming equals in-memory 
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import pytest
 
 from l2m_analysis.corpus.corpus_counts import count_corpus
@@ -22,7 +24,7 @@ from l2m_analysis.corpus.counting import (
     unpack_pair_keys,
 )
 from l2m_analysis.corpus.series import contiguous_groups, order_block, unpaired
-from l2m_analysis.corpus.streaming import StreamingCounter, bucket_of
+from l2m_analysis.corpus.streaming import StreamingCounter, bucket_of, write_partial_counts
 from l2m_analysis.errors import InputError
 
 DISTANCES = (1, 2, 3, 8, 50)
@@ -193,3 +195,25 @@ def test_hash_buckets_cover_and_balance() -> None:
     buckets = bucket_of(keys, 8)
     assert buckets.min() == 0 and buckets.max() == 7
     assert np.bincount(buckets).min() > 100_000 / 8 * 0.9
+
+
+def test_a_block_spilled_twice_at_once_leaves_one_whole_file(tmp_path) -> None:
+    """Dask may run a counting task twice at the same time: the two writers of one spill file
+    (here with different payloads) leave exactly one file, and it is one writer's whole data."""
+    path = tmp_path / "pair-000001" / "block-000000.arrow"
+    payloads = [np.arange(200_000, dtype=np.int64) * (w + 2) for w in range(2)]
+    start = threading.Barrier(2)
+
+    def write(keys: np.ndarray) -> None:
+        start.wait()
+        write_partial_counts(path, keys, np.ones(keys.size, np.int64), 4)
+
+    threads = [threading.Thread(target=write, args=(keys,)) for keys in payloads]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no scratch file left over
+    got = np.sort(np.concatenate([pa.ipc.open_file(str(path)).get_batch(b)["key"].to_numpy()
+                                  for b in range(4)]))  # fmt: skip
+    assert any(np.array_equal(got, keys) for keys in payloads)

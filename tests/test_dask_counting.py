@@ -38,14 +38,18 @@ def cluster():
         yield client
 
 
-def test_dask_counts_equal_in_process_counts_and_use_both_workers(corpus, cluster) -> None:
+def test_dask_counts_equal_in_process_counts_and_use_both_workers(
+    corpus, cluster, tmp_path
+) -> None:
     from distributed import get_task_stream
 
     _, files = corpus
     n_tokens = sum(n for _, n in files)
-    plans = [(n_tokens, "auto"), (n_tokens // 4, "tasks"), (n_tokens // 4, "p2p")]
-    for block_tokens, method in plans:  # one block in memory; streamed blocks, both shuffles
-        options = CountOptions(block_tokens=block_tokens, seed=3)
+    plans = [(n_tokens, "auto"), (n_tokens // 4, "auto"), (n_tokens // 4, "tasks"),
+             (n_tokens // 4, "p2p"), (n_tokens, "tasks")]  # fmt: skip
+    for block_tokens, method in plans:  # one block or streamed blocks; every way to shuffle
+        spill = tmp_path / f"spill-{method}-{block_tokens}"
+        options = CountOptions(block_tokens=block_tokens, seed=3, spill_dir=spill)
         local = count_token_files(files, V, DISTANCES, options)
         with get_task_stream(cluster) as stream:
             remote = count_token_files_on_dask(cluster, files, V, DISTANCES, options,
@@ -54,10 +58,13 @@ def test_dask_counts_equal_in_process_counts_and_use_both_workers(corpus, cluste
         assert_frame_equal(remote.pairs, local.pairs)  # baseline included
         assert remote.pairs.filter(pl.col("shuffled")).height > 0
         assert remote.n_tokens == local.n_tokens == n_tokens
+        keys = [str(t["key"]) for t in stream.data]
         counted_on = {t["worker"] for t in stream.data if "count-block" in str(t["key"])}
         assert len(counted_on) == 2, counted_on
-        shuffled = any("shuffle" in str(t["key"]) for t in stream.data)
-        assert shuffled == (block_tokens < n_tokens)  # one block needs no shuffle
+        if method == "auto":  # numpy hash buckets through the scratch folder, then removed
+            assert any("merge-bucket" in k for k in keys) and not spill.exists()
+        else:  # a Dask DataFrame shuffle, skipped when one block holds every key
+            assert any("shuffle" in k for k in keys) == (block_tokens < n_tokens)
 
 
 def test_the_baseline_depends_on_the_block_plan_not_on_the_scheduler(corpus, cluster) -> None:
@@ -76,16 +83,16 @@ def test_the_baseline_depends_on_the_block_plan_not_on_the_scheduler(corpus, clu
 
 def _die_once_in_block_one(marker: str) -> None:
     """On a worker: the next count task of block 1 ends the worker process, once."""
-    import l2m_analysis.cluster.counting as counting
+    import l2m_analysis.cluster.counting_disk as counting
 
-    real = counting.count_block_series
+    real = counting.spill_block_series
 
-    def dying(task):
+    def dying(block, task, *args):
         if task.block_index == 1 and create_once(marker):
             os._exit(1)
-        return real(task)
+        return real(block, task, *args)
 
-    counting.count_block_series = dying
+    counting.spill_block_series = dying
 
 
 def test_a_worker_that_dies_mid_count_changes_no_number(corpus, tmp_path) -> None:

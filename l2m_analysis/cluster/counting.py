@@ -1,76 +1,51 @@
-"""Counting a corpus on a Dask cluster: the same block plan and kernels as in process.
+"""Counting a corpus on a Dask cluster: the block plan, kernels and spill format of in-process
+counting, and identical tables (real series and shuffle baseline).
 
-1. Partitions: ``dask.dataframe.from_map`` over (block, group of series) of the block plan
-   (``block_counting.plan_counting``): each task reads its block's ``tokens`` files (paths, never
-   arrays, in the graph) once, orders them (``read_block``) and counts its series one after the
-   other with the numpy kernel (``streaming.series_key_counts``), giving [series, key, count]
-   with corpus-wide keys. Blocks hold whole documents, so no pair is lost; the shuffle baseline
-   is seeded with (seed, distance, block index) exactly as in process: identical tables.
-   ``series_groups`` puts as many series in one task as fit a worker's memory, and splits them
-   further when there are too few tasks to keep every worker thread busy.
-2. Hash partitioning: ``shuffle(on="key")`` into ``split_out`` partitions; every partial count
-   of a key (of every series) lands in one partition. The ``tasks`` shuffle keeps the rows in
-   worker memory (spilled to disk when full) and is the fastest; the disk-backed ``p2p``
-   shuffle keeps memory constant for shuffles larger than the cluster (``choose_shuffle``).
-   A corpus of ONE block needs no shuffle: its tasks already hold every key of their series.
-3. Each output partition merges its keys (``counting.merge_key_counts``, sort + run lengths)
-   into count-of-counts per series; the partitions' count-of-counts are then summed (their key
-   sets are disjoint). Summing per-BLOCK count-of-counts instead would be wrong: blocks share keys.
+This module plans and checks: the blocks (``plan_counting``, whole documents each), one task
+per (block, series group) (``BlockSeries``; task arguments are paths and ids, never arrays),
+whether a block fits a worker's memory (``check_worker_memory``), and it turns workers that
+die again and again into a clear error. Two ways bring every partial count of a key together:
 
-Memory of a task ≈ block tokens × (``BYTES_PER_TOKEN`` + ``BYTES_PER_SERIES_TOKEN`` × its
-series); ``check_worker_memory`` refuses a plan whose block cannot fit a worker even one series
-at a time. docs/scaling.md says how to choose --block-tokens and --split-out.
+* ``disk`` (the default, ``counting_disk``): numpy hash buckets in the counting task, written
+  to a scratch folder that every worker can read, merged one bucket per task;
+* ``tasks`` / ``p2p`` (``counting_frames``): a Dask DataFrame ``shuffle(on="key")``.
+
+Why ``disk`` by default: on the benchmark's 21 M tokens the DataFrame shuffle took 2x the
+in-process time on one worker (hashing and regrouping ~10⁸ pandas rows, then re-sorting them),
+and its in-memory form grows with the corpus (``python -m benchmarks.dask_scaling``, which
+measures both; docs/scaling.md).
+
+Memory of a count task ≈ block tokens × (``BYTES_PER_TOKEN`` + ``BYTES_PER_SERIES_TOKEN`` ×
+series it holds); docs/scaling.md says how to choose --block-tokens and --split-out.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import dask.dataframe as dd
-import numpy as np
-import pandas as pd
-import polars as pl
-
 from l2m_analysis.cluster.connect import worker_limits
+from l2m_analysis.cluster.counting_disk import count_through_disk
+from l2m_analysis.cluster.counting_frames import frame_shuffle_graph, series_tables
 from l2m_analysis.corpus.block_counting import (
+    COUNT_STAGE,
     CountOptions,
+    CountPlan,
     check_whole_documents,
     plan_counting,
-    read_block,
 )
 from l2m_analysis.corpus.corpus_counts import CorpusCounts, assemble
-from l2m_analysis.corpus.counting import (
-    COUNT_SCHEMA,
-    add_count_of_counts,
-    check_engine,
-    merge_key_counts,
-)
-from l2m_analysis.corpus.series import (
-    CompactTokens,
-    SeriesKey,
-    check_baseline,
-    check_distances,
-    series_list,
-)
-from l2m_analysis.corpus.streaming import series_key_counts
+from l2m_analysis.corpus.counting import check_engine
+from l2m_analysis.corpus.series import SeriesKey, check_baseline, check_distances, series_list
 from l2m_analysis.errors import InputError, L2MError
 
 BYTES_PER_TOKEN = 120  # peak bytes per block token of a counting task, one series
-BYTES_PER_SERIES_TOKEN = 40  # its partial counts, per block token and series it holds
+BYTES_PER_SERIES_TOKEN = 40  # partial counts, per block token and series held at once
 WORKER_BASELINE_BYTES = 300 * 2**20  # a worker process before it counts anything
-SHUFFLE_METHODS = ("auto", "tasks", "p2p")
-PARTIAL_META = pd.DataFrame(
-    {"series": np.array([], np.int16), "key": np.array([], np.int64),
-     "count": np.array([], np.int32)}
-)  # fmt: skip
-CC_META = pd.DataFrame(
-    {"series": np.array([], np.int16), "count": np.array([], np.int64),
-     "n_items": np.array([], np.int64)}
-)  # fmt: skip
+SHUFFLE_METHODS = ("auto", "disk", "tasks", "p2p")
 
 
 @dataclass(frozen=True)
@@ -88,44 +63,18 @@ class BlockSeries:
     seed: int | None
 
 
-def count_block_series(task: BlockSeries) -> pd.DataFrame:
-    """Step 1 for one task: [series, key, count] of its series of one block (read once)."""
-    token_ids, group_ids = read_block(task.paths)
-    compact = CompactTokens.of(token_ids, task.vocab_size)
-    del token_ids
-    parts = [PARTIAL_META]
-    for series, index in zip(task.series, task.series_index, strict=True):
-        keys, counts = series_key_counts(
-            compact, group_ids, series, task.vocab_size, engine=task.engine,
-            shuffle_seed=task.seed or 0, baseline=task.baseline, block_index=task.block_index,
-        )  # fmt: skip
-        parts.append(pd.DataFrame({"series": np.full(keys.size, index, np.int16), "key": keys,
-                                   "count": counts.astype(np.int32)}))  # fmt: skip
-    return pd.concat(parts, ignore_index=True)
-
-
 def series_groups(
     n_series: int, block_rows: int, n_blocks: int, task_bytes: float | None, threads: int
 ) -> list[range]:
     """Consecutive groups of series indices, one task per group and block: as many series
-    as fit ``task_bytes`` (None: no limit), but at least 2 tasks per worker thread."""
+    as fit ``task_bytes`` (None: no limit), but split when there are fewer blocks than worker
+    threads (a task reads its block: splitting a block's series costs a read per group)."""
     fit = n_series
     if task_bytes is not None:
         fit = int((task_bytes / block_rows - BYTES_PER_TOKEN) // BYTES_PER_SERIES_TOKEN)
-    wanted_groups = max(math.ceil(n_series / max(fit, 1)), math.ceil(2 * threads / n_blocks))
+    wanted_groups = max(math.ceil(n_series / max(fit, 1)), math.ceil(threads / n_blocks))
     size = max(1, math.ceil(n_series / min(wanted_groups, n_series)))
     return [range(a, min(a + size, n_series)) for a in range(0, n_series, size)]
-
-
-def merge_partition(partial: pd.DataFrame, engine: str = "numpy") -> pd.DataFrame:
-    """Step 3 for one output partition: its partial counts -> count-of-counts per series."""
-    out = [CC_META]
-    for series, part in partial.groupby("series", sort=True):
-        keys = pl.DataFrame({"key": part["key"].to_numpy(),
-                             "count": part["count"].to_numpy().astype(np.int64)})  # fmt: skip
-        cc = merge_key_counts(keys, engine).to_pandas()
-        out.append(cc.assign(series=np.int16(series))[list(CC_META.columns)])
-    return pd.concat(out, ignore_index=True).astype(CC_META.dtypes.to_dict())
 
 
 def count_token_files_on_dask(
@@ -137,18 +86,28 @@ def count_token_files_on_dask(
     *,
     split_out: int | None = None,
     shuffle_method: str = "auto",
+    on_step: Callable[[str], None] | None = None,
 ) -> CorpusCounts:
     """``block_counting.count_token_files`` on the cluster of ``client``: identical tables.
 
-    split_out: output partitions of the hash shuffle (default: one per task, so an output
-    partition holds about as many rows as a task wrote). shuffle_method: ``tasks`` (in worker
-    memory, spilled when full; fastest), ``p2p`` (disk-backed, constant memory; for shuffles
-    larger than the cluster's memory) or ``auto`` (``choose_shuffle``).
+    shuffle_method: ``disk`` (the default ``auto``: numpy hash buckets through
+    ``options.spill_dir``, which every worker must be able to read; a temporary folder when
+    None), or a Dask DataFrame shuffle, ``tasks`` (in worker memory) or ``p2p`` (disk-backed).
+    split_out: hash buckets (disk) or output partitions (tasks, p2p); default: at least
+    ``options.buckets`` and one per block (disk), one per task (tasks, p2p). on_step: as for
+    ``count_token_files``: stage "count" per series of each block, "merge" per bucket
+    (``merge_buckets`` of them; none for tasks and p2p).
     """
     if sum(n for _, n in files) == 0:
         raise InputError("no tokens to count (empty corpus)", "prepare a corpus with tokens first")
     check_engine(options.engine)
     check_baseline(options.baseline)
+    method = "disk" if shuffle_method == "auto" else shuffle_method
+    if method not in SHUFFLE_METHODS:
+        raise InputError(f"unknown shuffle method {shuffle_method!r}",
+                         f"use one of {', '.join(SHUFFLE_METHODS)}")  # fmt: skip
+    if split_out is not None and split_out < 1:
+        raise InputError(f"split_out must be >= 1, got {split_out}", "use e.g. 16")
     plan = plan_counting(files, distances, options)
     paths = [str(path) for path, _ in files]
     check_whole_documents(paths, plan.blocks)
@@ -156,41 +115,43 @@ def count_token_files_on_dask(
     task_bytes = check_worker_memory(client, block_rows)
     series = series_list(check_distances(distances), with_baseline=options.seed is not None)
     threads = sum(t for _, t in worker_limits(client))
-    groups = series_groups(len(series), block_rows, len(plan.blocks), task_bytes, threads)
+    groups = (
+        [range(k, k + 1) for k in range(len(series))]  # disk: a block is read once anyway
+        if method == "disk"
+        else series_groups(len(series), block_rows, len(plan.blocks), task_bytes, threads)
+    )
     tasks = [
         BlockSeries(tuple(paths[i] for i in block), b, tuple(series[k] for k in group),
                     tuple(group), vocab_size, options.engine, options.baseline, options.seed)
         for b, block in enumerate(plan.blocks) for group in groups
     ]  # fmt: skip
-    partial = dd.from_map(count_block_series, tasks, meta=PARTIAL_META, label="count-block")
-    if len(plan.blocks) > 1:  # blocks share keys: bring each key's partial counts together
-        n_out = split_out or len(tasks)
-        if n_out < 1:
-            raise InputError(f"split_out must be >= 1, got {n_out}", "use e.g. 16")
-        method = choose_shuffle(client, shuffle_method, plan.n_tokens * len(series))
-        partial = partial.shuffle(on="key", npartitions=n_out, shuffle_method=method)
-    merged = partial.map_partitions(merge_partition, options.engine, meta=CC_META)
-    cc = compute_or_explain(client, merged, block_rows)
-    tables = {}
-    frame = pl.from_pandas(cc)
-    for k, s in enumerate(series):
-        parts = frame.filter(pl.col("series") == k).select("count", "n_items")
-        tables[s] = add_count_of_counts([parts.cast(COUNT_SCHEMA)])
+    step = on_step or (lambda _stage: None)
+    if method == "disk":
+        n_buckets = merge_buckets(options, plan, split_out)
+        tables = count_through_disk(
+            client,
+            tasks,
+            series,
+            options.spill_dir,
+            n_buckets,
+            options.engine,
+            step,
+            lambda it: explained(it, block_rows),
+        )
+    else:
+        graph = frame_shuffle_graph(tasks, len(plan.blocks), split_out or len(tasks), method,
+                                    options.engine)  # fmt: skip
+        tables = series_tables(compute_or_explain(client, graph, block_rows), series)
+        for _ in range(plan.count_steps):
+            step(COUNT_STAGE)
     return assemble(tables, n_tokens=plan.n_tokens)
 
 
-def choose_shuffle(client: Any, method: str, max_rows: int) -> str:
-    """``auto``: ``tasks`` when the partial counts (at most one row per token and series, 40
-    bytes a row in flight) fit a quarter of the cluster's memory, else ``p2p``."""
-    if method not in SHUFFLE_METHODS:
-        raise InputError(f"unknown shuffle method {method!r}",
-                         f"use one of {', '.join(SHUFFLE_METHODS)}")  # fmt: skip
-    if method != "auto":
-        return method
-    memory = [limit for limit, _ in worker_limits(client)]
-    if not memory or 0 in memory:  # a worker without a limit: nothing to compare with
-        return "p2p"
-    return "tasks" if 40 * max_rows < 0.25 * sum(memory) else "p2p"
+def merge_buckets(options: CountOptions, plan: CountPlan, split_out: int | None) -> int:
+    """Hash buckets of the ``disk`` method (merge tasks): ``split_out``, else at least
+    ``options.buckets`` and one per block, so a bucket of a series holds about as many
+    partial counts as one block of it."""
+    return split_out or max(options.buckets, len(plan.blocks))
 
 
 def check_worker_memory(client: Any, block_rows: int) -> float | None:
@@ -217,18 +178,36 @@ def check_worker_memory(client: Any, block_rows: int) -> float | None:
     return min(budgets) if budgets else None
 
 
-def compute_or_explain(client: Any, collection: Any, block_rows: int) -> pd.DataFrame:
+def killed_error(err: Exception, block_rows: int) -> L2MError:
+    """Workers killed again and again (KilledWorker) -> a clear error with the fix."""
+    return L2MError(
+        f"Dask workers died repeatedly while counting ({err}); blocks of up to "
+        f"{block_rows:,} tokens need about "
+        f"{(BYTES_PER_TOKEN + BYTES_PER_SERIES_TOKEN) * block_rows / 2**30:.2f} GiB per task "
+        "and more with several series",
+        "raise --memory-limit, lower --block-tokens or --threads-per-worker, then rerun "
+        "(committed series are kept)",
+    )
+
+
+def explained(futures: Any, block_rows: int) -> Iterator:
+    """Iterate ``futures`` (e.g. ``as_completed``); KilledWorker becomes ``killed_error``."""
+    from distributed import KilledWorker
+
+    try:
+        for future in futures:
+            if future.status == "error":
+                future.result()  # raises the task's error
+            yield future
+    except KilledWorker as err:
+        raise killed_error(err, block_rows) from err
+
+
+def compute_or_explain(client: Any, collection: Any, block_rows: int) -> Any:
     """``client.compute(collection)``; workers killed again and again become a clear error."""
     from distributed import KilledWorker
 
     try:
         return client.compute(collection).result()
     except KilledWorker as err:
-        raise L2MError(
-            f"Dask workers died repeatedly while counting ({err}); blocks of up to "
-            f"{block_rows:,} tokens need about "
-            f"{(BYTES_PER_TOKEN + BYTES_PER_SERIES_TOKEN) * block_rows / 2**30:.2f} GiB per task "
-            "and more with several series",
-            "raise --memory-limit, lower --block-tokens or --threads-per-worker, then rerun "
-            "(committed series are kept)",
-        ) from err
+        raise killed_error(err, block_rows) from err

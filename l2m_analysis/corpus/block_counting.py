@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from l2m_analysis.corpus.corpus_counts import CorpusCounts, count_corpus
@@ -99,9 +100,10 @@ def plan_counting(
 def read_block(paths: Sequence[str | Path]) -> tuple[np.ndarray, np.ndarray]:
     """The ``tokens`` files of one block -> (token_ids, group_ids), shape (N,) each, ordered by
     group then position (``series.order_block``)."""
-    tables = [pq.read_table(path, columns=TOKEN_COLUMNS) for path in paths]
-    cols = {c: np.concatenate([t.column(c).to_numpy() for t in tables]) for c in TOKEN_COLUMNS}
-    del tables  # do not hold the raw columns while the block is counted
+    table = pa.concat_tables([pq.read_table(path, columns=TOKEN_COLUMNS) for path in paths])
+    table = table.combine_chunks()  # one copy into contiguous columns
+    cols = {c: table.column(c).to_numpy() for c in TOKEN_COLUMNS}
+    del table  # do not hold the raw columns while the block is counted
     return order_block(cols["doc_id"], cols["chunk_index"], cols["position"], cols["token_id"])
 
 

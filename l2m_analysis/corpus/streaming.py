@@ -2,10 +2,12 @@
 
 Each block of tokens (whole documents, ``block_tokens`` at most) is counted on its own; the
 per-key counts ``[key, count]`` of each series (corpus-wide int64 keys, see
-``counting.pack_pair_keys``) are written to ``spill_dir/<series>/block-XXXXXX.parquet``, sorted
-by a hash bucket of the key, one Parquet row group per bucket. ``result()`` then merges one
-bucket of one series at a time, reading only that bucket's row groups (Parquet statistics);
-a key lives in exactly one bucket, so the buckets' count-of-counts simply add up.
+``counting.pack_pair_keys``) are written to ``spill_dir/<series>/block-XXXXXX.arrow``, sorted
+by a hash bucket of the key, one Arrow IPC record batch per bucket (uncompressed: written at
+memory speed, read back memory-mapped). ``result()`` then merges one bucket of one series at a
+time, reading only that bucket's batches; a key lives in exactly one bucket, so the buckets'
+count-of-counts simply add up. The Dask path (``cluster.counting_disk``) writes and merges the
+same files, one task per (block, series) and per bucket.
 
 Peak memory ≈ counting one block (≈ 100 bytes per token with 2 threads) + one bucket of one
 series at merge time. For PG19 (~3e9 tokens) in 1e7-token blocks and 64 buckets, a bucket of
@@ -16,7 +18,9 @@ This is the only library module that writes files (its own scratch space, remove
 
 from __future__ import annotations
 
+import os
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -24,10 +28,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from l2m_analysis.corpus.corpus_counts import CorpusCounts, assemble, default_threads
 from l2m_analysis.corpus.counting import (
+    COUNT_SCHEMA,
     add_count_of_counts,
     check_engine,
     key_counts,
@@ -46,6 +50,7 @@ from l2m_analysis.corpus.series import (
 from l2m_analysis.errors import InputError
 
 _HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: high bits pick a bucket
+SPILL_SCHEMA = pa.schema([("key", pa.int64()), ("count", pa.int32())])
 
 
 def bucket_of(keys: np.ndarray, n_buckets: int) -> np.ndarray:
@@ -63,6 +68,43 @@ def series_name(series: SeriesKey) -> str:
 def parse_series_name(name: str) -> SeriesKey:
     parts = name.split("-")
     return parts[0], int(parts[1]), len(parts) == 3
+
+
+def spill_path(spill_dir: Path | str, series: SeriesKey, block_index: int) -> Path:
+    """Where the partial counts of one series of one block are spilled."""
+    return Path(spill_dir) / series_name(series) / f"block-{block_index:06d}.arrow"
+
+
+def spilled_files(folder: Path | str) -> list[str]:
+    """The spilled block files of one series folder, in block order."""
+    return sorted(str(f) for f in Path(folder).glob("block-*.arrow"))
+
+
+def write_partial_counts(path: Path, keys: np.ndarray, counts: np.ndarray, n_buckets: int) -> None:
+    """Partial counts (keys, counts: shape (K,)) -> one Arrow IPC file at ``path``: rows sorted
+    by hash bucket, record batch b = bucket b (empty ones too), 12 bytes a row. Written under
+    a temporary name and renamed: a writer that dies leaves no partial file, and two writers of
+    the same block (a task run twice on Dask) leave one whole file."""
+    buckets = bucket_of(keys, n_buckets).astype(np.uint16)
+    order = np.argsort(buckets, kind="stable")  # a radix sort for 16-bit integers
+    edges = np.searchsorted(buckets[order], np.arange(n_buckets + 1))
+    keys, counts = keys[order], counts[order].astype(np.int32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    with pa.OSFile(str(scratch), "wb") as sink, pa.ipc.new_file(sink, SPILL_SCHEMA) as writer:
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+            writer.write_batch(pa.record_batch([keys[lo:hi], counts[lo:hi]], schema=SPILL_SCHEMA))
+    os.replace(scratch, path)
+
+
+def merge_spilled_bucket(files: list[str], bucket: int, engine: str = "numpy") -> pl.DataFrame:
+    """One hash bucket of the spilled partial counts of one series -> its count-of-counts
+    [count, n_items] (each file's batch ``bucket``, memory-mapped)."""
+    batches = [pa.ipc.open_file(pa.memory_map(f)).get_batch(bucket) for f in files]
+    if not batches:
+        return pl.DataFrame(schema=COUNT_SCHEMA)
+    part = pl.from_arrow(pa.Table.from_batches(batches, schema=SPILL_SCHEMA))
+    return merge_key_counts(part.with_columns(pl.col("count").cast(pl.Int64)), engine)
 
 
 def ordered_map(pool: ThreadPoolExecutor, fn: Callable, items: list, window: int) -> Iterator:
@@ -168,26 +210,8 @@ class StreamingCounter:
         self.n_tokens += int(token_ids.size)
 
     def _spill(self, series: SeriesKey, keys: np.ndarray, counts: np.ndarray) -> None:
-        """One file per (series, block): rows sorted by bucket, one row group per bucket."""
-        buckets = bucket_of(keys, self.n_buckets).astype(np.uint16)
-        order = np.argsort(buckets, kind="stable")  # a radix sort for 16-bit integers
-        edges = np.searchsorted(buckets[order], np.arange(self.n_buckets + 1))
-        table = pa.table(
-            {
-                "bucket": buckets[order].astype(np.int16),
-                "key": keys[order],
-                "count": counts[order].astype(np.int32),
-            }
-        )  # 14 bytes a row
-        folder = self.spill_dir / series_name(series)
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"block-{self.n_blocks:06d}.parquet"
-        # scratch files: no compression or dictionary (4x faster), statistics for the bucket
-        with pq.ParquetWriter(path, table.schema, compression="none", use_dictionary=False,
-                              write_statistics=["bucket"]) as w:  # fmt: skip
-            for b in range(self.n_buckets):
-                if edges[b + 1] > edges[b]:
-                    w.write_table(table.slice(edges[b], edges[b + 1] - edges[b]))
+        write_partial_counts(spill_path(self.spill_dir, series, self.n_blocks), keys, counts,
+                             self.n_buckets)  # fmt: skip
 
     def result(
         self, on_series: Callable[[SeriesKey], None] | None = None, *, cleanup: bool = True
@@ -197,12 +221,9 @@ class StreamingCounter:
             raise InputError("no tokens to count (empty corpus)", "prepare a corpus first")
         tables: dict[SeriesKey, pl.DataFrame] = {}
         for folder in sorted(p for p in self.spill_dir.iterdir() if p.is_dir()):
-            files = sorted(str(f) for f in folder.glob("*.parquet"))
-            per_bucket = []
-            for b in range(self.n_buckets):  # row-group statistics skip the other buckets
-                part = pq.read_table(files, columns=["key", "count"], filters=[("bucket", "=", b)])
-                part = pl.from_arrow(part).with_columns(pl.col("count").cast(pl.Int64))
-                per_bucket.append(merge_key_counts(part, self.engine))
+            files = spilled_files(folder)
+            per_bucket = [merge_spilled_bucket(files, b, self.engine)
+                          for b in range(self.n_buckets)]  # fmt: skip
             series = parse_series_name(folder.name)
             tables[series] = add_count_of_counts(per_bucket)
             if on_series is not None:

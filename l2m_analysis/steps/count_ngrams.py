@@ -9,6 +9,7 @@ Dask cluster (``cluster.counting``); both give identical tables.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import polars as pl
 from l2m_analysis.corpus.block_counting import (
     COUNT_STAGE,
     CountOptions,
+    CountPlan,
     count_token_files,
     plan_counting,
 )
@@ -77,13 +79,15 @@ def count_ngrams(
         plan = plan_counting(files, series_distances, options)
         n_tokens, n_blocks = plan.n_tokens, len(plan.blocks)
         if client is None:
-            counts = _count_in_process(files, vocab_size, series_distances, options, stages)
+            on_step = progress(stages, plan, plan.merge_steps)
+            counts = count_token_files(files, vocab_size, series_distances, options, on_step)
         else:
-            from l2m_analysis.cluster.counting import count_token_files_on_dask
+            from l2m_analysis.cluster.counting import count_token_files_on_dask, merge_buckets
 
+            on_step = progress(stages, plan, merge_buckets(options, plan, split_out))
             counts = count_token_files_on_dask(
                 client, files, vocab_size, series_distances, options, split_out=split_out,
-                shuffle_method=shuffle_method,
+                shuffle_method=shuffle_method, on_step=on_step,
             )  # fmt: skip
         write_counts(wh, run_id, counts, todo)
     return CountOutcome(tuple(todo or ()), n_tokens, n_blocks, pair_totals(wh, run_id))
@@ -121,9 +125,9 @@ def corpus_vocab_size(wh: Warehouse, run_id: str) -> int:
     return check_key_packing(int(vocab))
 
 
-def _count_in_process(files, vocab_size, distances, options, stages) -> CorpusCounts:
-    """``count_token_files`` with a bar for counting and, for a streamed corpus, merging."""
-    plan = plan_counting(files, distances, options)
+def progress(stages: Stages | None, plan: CountPlan, merge_steps: int) -> Callable[[str], None]:
+    """``on_step`` for counting: a bar for the count stage, and one for merging that appears
+    once every block is counted (``merge_steps`` ticks)."""
     stages = stages or Stages.quiet()
     bars = {
         COUNT_STAGE: stages.add(
@@ -132,11 +136,11 @@ def _count_in_process(files, vocab_size, distances, options, stages) -> CorpusCo
     }
 
     def on_step(stage: str) -> None:
-        if stage not in bars:  # the merge bar appears once every block is counted
-            bars[stage] = stages.add("merging buckets", plan.merge_steps)
+        if stage not in bars:
+            bars[stage] = stages.add("merging buckets", merge_steps)
         bars[stage]()
 
-    return count_token_files(files, vocab_size, distances, options, on_step)
+    return on_step
 
 
 def write_counts(wh: Warehouse, run_id: str, counts: CorpusCounts, distances) -> None:

@@ -1,0 +1,131 @@
+"""Counting on Dask, the default ``disk`` method: a map-reduce through a scratch folder that
+every worker can read (the one beside the warehouse, like the ``tokens`` files tasks read by
+path). Task keys: ``read-block-*``, ``count-block-*``, ``merge-bucket-*``.
+
+1. Read: one task per block reads its ``tokens`` files (``read_block``: whole documents,
+   ordered) and keeps (compact token codes, group ids) in worker memory, ≈ 12 bytes a token,
+   until that block's count tasks are done.
+2. Count: one task per (block, series) counts it with the in-process kernel
+   (``streaming.series_key_counts``) and writes the partial counts [key, count] (corpus-wide
+   keys) hash-partitioned with numpy into ``n_buckets`` buckets as ONE Parquet file, a row
+   group per bucket (``streaming.write_partial_counts``: the in-process spill format, renamed
+   into place, so a task run twice leaves one whole file). The shuffle baseline is seeded with
+   (seed, distance, block index) exactly as in process.
+3. Merge: one task per bucket reads that bucket's row groups of every block, per series, and
+   merges them (``streaming.merge_spilled_bucket``: sort + run lengths) into count-of-counts; a
+   key lives in one bucket, so the buckets' tables simply add up. Summing per-BLOCK
+   count-of-counts instead would be wrong: blocks share keys.
+
+Blocks run in plan order (task priorities), so a worker holds about one block at a time.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from l2m_analysis.corpus.block_counting import COUNT_STAGE, MERGE_STAGE, read_block
+from l2m_analysis.corpus.counting import add_count_of_counts
+from l2m_analysis.corpus.series import CompactTokens, SeriesKey
+from l2m_analysis.corpus.streaming import (
+    merge_spilled_bucket,
+    series_key_counts,
+    series_name,
+    spill_path,
+    spilled_files,
+    write_partial_counts,
+)
+
+
+def read_block_codes(paths: tuple[str, ...], vocab_size: int) -> tuple[CompactTokens, np.ndarray]:
+    """Step 1: one block's ``tokens`` files -> (compact token codes, group ids), shape (N,)."""
+    token_ids, group_ids = read_block(paths)
+    return CompactTokens.of(token_ids, vocab_size), group_ids
+
+
+def spill_block_series(
+    block: tuple[CompactTokens, np.ndarray], task: Any, spill_dir: str, n_buckets: int
+) -> int:
+    """Step 2 for one ``BlockSeries`` task: count its series of its block and write each one's
+    partial counts to ``spill_dir`` in ``n_buckets`` hash buckets; -> rows written."""
+    compact, group_ids = block
+    rows = 0
+    for series in task.series:
+        keys, counts = series_key_counts(
+            compact, group_ids, series, task.vocab_size, engine=task.engine,
+            shuffle_seed=task.seed or 0, baseline=task.baseline, block_index=task.block_index,
+        )  # fmt: skip
+        if keys.size:
+            write_partial_counts(spill_path(spill_dir, series, task.block_index), keys, counts,
+                                 n_buckets)  # fmt: skip
+        rows += keys.size
+    return rows
+
+
+def merge_bucket(
+    folders: list[str], bucket: int, engine: str, *_counted: int
+) -> list[pl.DataFrame]:
+    """Step 3 for one bucket: count-of-counts [count, n_items] of that bucket of every block's
+    partial counts, one per series folder (``_counted``: the count tasks it waits for)."""
+    return [merge_spilled_bucket(spilled_files(folder), bucket, engine) for folder in folders]
+
+
+def count_through_disk(
+    client: Any,
+    tasks: list[Any],
+    series: list[SeriesKey],
+    spill_dir: Path | None,
+    n_buckets: int,
+    engine: str,
+    step: Callable[[str], None],
+    explain: Callable[[Iterator], Iterator],
+) -> dict[SeriesKey, pl.DataFrame]:
+    """Steps 1–3 for the ``BlockSeries`` tasks -> count-of-counts per series. ``step`` is
+    called with "count" per series counted and "merge" per bucket merged; ``explain`` wraps the
+    iteration over finished tasks (clear errors). The scratch folder (None: a temporary one) is
+    emptied first (a killed run's files) and removed at the end."""
+    from distributed import as_completed
+
+    scratch = Path(spill_dir or tempfile.mkdtemp(prefix="l2m-spill-"))
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    run = uuid.uuid4().hex[:8]  # keys unique to this call: a rerun never reuses a result
+    try:
+        counted, block_of, block = [], {}, None
+        for t in tasks:  # in block order, and earlier blocks first (priority)
+            b = t.block_index
+            if block is None or block.key != f"read-block-{run}-{b}":
+                block = client.submit(read_block_codes, t.paths, t.vocab_size, priority=-b,
+                                      key=f"read-block-{run}-{b}")  # fmt: skip
+            counted.append(client.submit(
+                spill_block_series, block, t, str(scratch), n_buckets, priority=-b,
+                key=f"count-block-{run}-{b}-{t.series_index[0]}",
+            ))  # fmt: skip
+            block_of[counted[-1].key] = t
+        del block  # held by its count tasks only: freed on the worker once they are done
+        n_blocks = len({t.block_index for t in tasks})
+        folders = [str(scratch / series_name(s)) for s in series]
+        merges = [
+            client.submit(merge_bucket, folders, k, engine, *counted, priority=-n_blocks,
+                          key=f"merge-bucket-{run}-{k}")
+            for k in range(n_buckets)
+        ]  # fmt: skip
+        buckets: list[list[pl.DataFrame]] = []
+        for future in explain(as_completed(counted + merges)):
+            task = block_of.get(future.key)
+            if task is None:
+                buckets.append(future.result())
+                step(MERGE_STAGE)
+                continue
+            for _ in task.series:
+                step(COUNT_STAGE)
+        return {s: add_count_of_counts([b[k] for b in buckets]) for k, s in enumerate(series)}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
