@@ -37,11 +37,10 @@ from l2m_analysis.corpus.series import CompactTokens, SeriesKey
 from l2m_analysis.corpus.streaming import (
     merge_spilled_bucket,
     series_key_counts,
-    series_name,
     spill_path,
-    spilled_files,
     write_partial_counts,
 )
+from l2m_analysis.errors import InputError
 
 
 def read_block_codes(paths: tuple[str, ...], vocab_size: int) -> tuple[CompactTokens, np.ndarray]:
@@ -52,29 +51,41 @@ def read_block_codes(paths: tuple[str, ...], vocab_size: int) -> tuple[CompactTo
 
 def spill_block_series(
     block: tuple[CompactTokens, np.ndarray], task: Any, spill_dir: str, n_buckets: int
-) -> int:
+) -> list[tuple[int, str]]:
     """Step 2 for one ``BlockSeries`` task: count its series of its block and write each one's
-    partial counts to ``spill_dir`` in ``n_buckets`` hash buckets; -> rows written."""
+    partial counts to ``spill_dir`` in ``n_buckets`` hash buckets -> [(series index, file)]
+    of the files written (none for a series without pairs in this block)."""
     compact, group_ids = block
-    rows = 0
-    for series in task.series:
+    written = []
+    for series, index in zip(task.series, task.series_index, strict=True):
         keys, counts = series_key_counts(
             compact, group_ids, series, task.vocab_size, engine=task.engine,
             shuffle_seed=task.seed or 0, baseline=task.baseline, block_index=task.block_index,
         )  # fmt: skip
         if keys.size:
-            write_partial_counts(spill_path(spill_dir, series, task.block_index), keys, counts,
-                                 n_buckets)  # fmt: skip
-        rows += keys.size
-    return rows
+            path = spill_path(spill_dir, series, task.block_index)
+            write_partial_counts(path, keys, counts, n_buckets)
+            written.append((index, str(path)))
+    return written
 
 
 def merge_bucket(
-    folders: list[str], bucket: int, engine: str, *_counted: int
+    n_series: int, bucket: int, engine: str, *written: list[tuple[int, str]]
 ) -> list[pl.DataFrame]:
     """Step 3 for one bucket: count-of-counts [count, n_items] of that bucket of every block's
-    partial counts, one per series folder (``_counted``: the count tasks it waits for)."""
-    return [merge_spilled_bucket(spilled_files(folder), bucket, engine) for folder in folders]
+    partial counts, one per series; ``written``: what each count task wrote (its result)."""
+    files: list[list[str]] = [[] for _ in range(n_series)]
+    for index, path in sorted(p for task in written for p in task):
+        files[index].append(path)
+    unseen = [path for paths in files for path in paths if not Path(path).exists()]
+    if unseen:
+        raise InputError(
+            f"a Dask worker cannot see {len(unseen)} spill file(s) that other workers wrote, "
+            f"e.g. {unseen[0]}: the scratch folder is not shared",
+            "pass --spill-dir on a file system every worker mounts at the same path (like the "
+            "warehouse), or use --shuffle-method p2p",
+        )
+    return [merge_spilled_bucket(paths, bucket, engine) for paths in files]
 
 
 def count_through_disk(
@@ -111,9 +122,8 @@ def count_through_disk(
             block_of[counted[-1].key] = t
         del block  # held by its count tasks only: freed on the worker once they are done
         n_blocks = len({t.block_index for t in tasks})
-        folders = [str(scratch / series_name(s)) for s in series]
         merges = [
-            client.submit(merge_bucket, folders, k, engine, *counted, priority=-n_blocks,
+            client.submit(merge_bucket, len(series), k, engine, *counted, priority=-n_blocks,
                           key=f"merge-bucket-{run}-{k}")
             for k in range(n_buckets)
         ]  # fmt: skip
