@@ -21,6 +21,7 @@ series it holds); docs/scaling.md says how to choose --block-tokens and --split-
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -128,16 +129,9 @@ def count_token_files_on_dask(
     step = on_step or (lambda _stage: None)
     if method == "disk":
         n_buckets = merge_buckets(options, plan, split_out)
-        tables = count_through_disk(
-            client,
-            tasks,
-            series,
-            options.spill_dir,
-            n_buckets,
-            options.engine,
-            step,
-            lambda it: explained(it, block_rows),
-        )
+        explain = functools.partial(explained, block_rows=block_rows)
+        tables = count_through_disk(client, tasks, series, options.spill_dir, n_buckets,
+                                    options.engine, step, explain)  # fmt: skip
     else:
         graph = frame_shuffle_graph(tasks, len(plan.blocks), split_out or len(tasks), method,
                                     options.engine)  # fmt: skip

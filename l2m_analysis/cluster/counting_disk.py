@@ -7,16 +7,18 @@ path). Task keys: ``read-block-*``, ``count-block-*``, ``merge-bucket-*``.
    until that block's count tasks are done.
 2. Count: one task per (block, series) counts it with the in-process kernel
    (``streaming.series_key_counts``) and writes the partial counts [key, count] (corpus-wide
-   keys) hash-partitioned with numpy into ``n_buckets`` buckets as ONE Parquet file, a row
-   group per bucket (``streaming.write_partial_counts``: the in-process spill format, renamed
-   into place, so a task run twice leaves one whole file). The shuffle baseline is seeded with
-   (seed, distance, block index) exactly as in process.
-3. Merge: one task per bucket reads that bucket's row groups of every block, per series, and
-   merges them (``streaming.merge_spilled_bucket``: sort + run lengths) into count-of-counts; a
-   key lives in one bucket, so the buckets' tables simply add up. Summing per-BLOCK
-   count-of-counts instead would be wrong: blocks share keys.
+   keys) hash-partitioned with numpy into ``n_buckets`` buckets as ONE Arrow IPC file, a record
+   batch per bucket (``streaming.write_partial_counts``: the in-process spill format, renamed
+   into place, so a task run twice leaves one whole file); it returns the file's path. The
+   shuffle baseline is seeded with (seed, distance, block index) exactly as in process.
+3. Merge: one task per bucket reads that bucket's batch of every file the count tasks wrote,
+   per series, and merges them (``streaming.merge_spilled_bucket``: sort + run lengths) into
+   count-of-counts; a key lives in one bucket, so the buckets' tables simply add up. Summing
+   per-BLOCK count-of-counts instead would be wrong: blocks share keys. A file the merge cannot
+   see (a scratch folder that is not shared) is a clear error, never a missing count.
 
-Blocks run in plan order (task priorities), so a worker holds about one block at a time.
+Blocks run in plan order (task priorities): a worker holds the block it counts and, for a
+moment, the next one it reads; peak memory follows the block size, not the corpus.
 """
 
 from __future__ import annotations
