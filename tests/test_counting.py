@@ -3,7 +3,6 @@ never cross documents; key packing refuses overflow; streaming equals in-memory 
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import numpy as np
@@ -197,23 +196,36 @@ def test_hash_buckets_cover_and_balance() -> None:
     assert np.bincount(buckets).min() > 100_000 / 8 * 0.9
 
 
-def test_a_block_spilled_twice_at_once_leaves_one_whole_file(tmp_path) -> None:
-    """Dask may run a counting task twice at the same time: the two writers of one spill file
-    (here with different payloads) leave exactly one file, and it is one writer's whole data."""
+def test_a_spill_writer_that_dies_leaves_the_old_whole_file_or_none(tmp_path, monkeypatch) -> None:
+    """Dask may run a counting task twice, and a worker may die mid-write: a spill file is
+    written under a temporary name and renamed, so its path holds one writer's whole data or
+    nothing, never a half-written file."""
     path = tmp_path / "pair-000001" / "block-000000.arrow"
-    payloads = [np.arange(200_000, dtype=np.int64) * (w + 2) for w in range(2)]
-    start = threading.Barrier(2)
+    first, second = (np.arange(50_000, dtype=np.int64) * k for k in (2, 3))
 
-    def write(keys: np.ndarray) -> None:
-        start.wait()
-        write_partial_counts(path, keys, np.ones(keys.size, np.int64), 4)
+    def stored_keys() -> np.ndarray:
+        reader = pa.ipc.open_file(str(path))
+        batches = [reader.get_batch(b)["key"].to_numpy() for b in range(reader.num_record_batches)]
+        return np.sort(np.concatenate(batches))
 
-    threads = [threading.Thread(target=write, args=(keys,)) for keys in payloads]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no scratch file left over
-    got = np.sort(np.concatenate([pa.ipc.open_file(str(path)).get_batch(b)["key"].to_numpy()
-                                  for b in range(4)]))  # fmt: skip
-    assert any(np.array_equal(got, keys) for keys in payloads)
+    real_batch = pa.record_batch
+    written = []
+
+    def dies_on_the_third_batch(*args, **kwargs):
+        written.append(1)
+        if len(written) == 3:
+            raise KeyboardInterrupt("the worker died")
+        return real_batch(*args, **kwargs)
+
+    monkeypatch.setattr(pa, "record_batch", dies_on_the_third_batch)
+    with pytest.raises(KeyboardInterrupt):
+        write_partial_counts(path, first, np.ones(first.size, np.int64), 4)
+    assert not path.parent.exists() or not any(path.parent.iterdir())  # nothing half-written
+    monkeypatch.setattr(pa, "record_batch", real_batch)
+    write_partial_counts(path, first, np.ones(first.size, np.int64), 4)
+    written.clear()
+    monkeypatch.setattr(pa, "record_batch", dies_on_the_third_batch)
+    with pytest.raises(KeyboardInterrupt):  # a second writer of the same block dies
+        write_partial_counts(path, second, np.ones(second.size, np.int64), 4)
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+    assert np.array_equal(stored_keys(), first)  # the first writer's data, whole

@@ -4,15 +4,17 @@ with tasks on both workers, even when a worker dies in the middle of a count."""
 
 from __future__ import annotations
 
+import functools
 import os
+from collections import Counter
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from l2m_analysis.cli import run_cli
-from l2m_analysis.cluster.counting import count_token_files_on_dask
-from l2m_analysis.corpus.block_counting import CountOptions, count_token_files
+from l2m_analysis.cluster.counting import count_token_files_on_dask, merge_buckets
+from l2m_analysis.corpus.block_counting import CountOptions, count_token_files, plan_counting
 from l2m_analysis.warehouse import Warehouse
 from pipelines import count_ngrams
 from tests.cluster import create_once, local_cluster, worker_pids, write_markov_corpus
@@ -51,9 +53,13 @@ def test_dask_counts_equal_in_process_counts_and_use_both_workers(
         spill = tmp_path / f"spill-{method}-{block_tokens}"
         options = CountOptions(block_tokens=block_tokens, seed=3, spill_dir=spill)
         local = count_token_files(files, V, DISTANCES, options)
+        steps: Counter[str] = Counter()
+        tick = functools.partial(count_stage, steps)
         with get_task_stream(cluster) as stream:
             remote = count_token_files_on_dask(cluster, files, V, DISTANCES, options,
-                                               shuffle_method=method)  # fmt: skip
+                                               shuffle_method=method, on_step=tick)  # fmt: skip
+        plan = plan_counting(files, DISTANCES, options)
+        assert steps["count"] == plan.count_steps  # a tick per (block, series), as in process
         assert_frame_equal(remote.ngrams, local.ngrams)
         assert_frame_equal(remote.pairs, local.pairs)  # baseline included
         assert remote.pairs.filter(pl.col("shuffled")).height > 0
@@ -63,8 +69,13 @@ def test_dask_counts_equal_in_process_counts_and_use_both_workers(
         assert len(counted_on) == 2, counted_on
         if method == "auto":  # numpy hash buckets through the scratch folder, then removed
             assert any("merge-bucket" in k for k in keys) and not spill.exists()
+            assert steps["merge"] == merge_buckets(options, plan, None)  # a tick per bucket
         else:  # a Dask DataFrame shuffle, skipped when one block holds every key
             assert any("shuffle" in k for k in keys) == (block_tokens < n_tokens)
+
+
+def count_stage(steps: Counter[str], stage: str) -> None:
+    steps[stage] += 1
 
 
 def test_the_baseline_depends_on_the_block_plan_not_on_the_scheduler(corpus, cluster) -> None:

@@ -24,10 +24,10 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from l2m_analysis.cluster.block_series import BlockSeries
 from l2m_analysis.cluster.connect import worker_limits
 from l2m_analysis.cluster.counting_disk import count_through_disk
 from l2m_analysis.cluster.counting_frames import frame_shuffle_graph, series_tables
@@ -40,28 +40,13 @@ from l2m_analysis.corpus.block_counting import (
 )
 from l2m_analysis.corpus.corpus_counts import CorpusCounts, assemble
 from l2m_analysis.corpus.counting import check_engine
-from l2m_analysis.corpus.series import SeriesKey, check_baseline, check_distances, series_list
+from l2m_analysis.corpus.series import check_baseline, check_distances, series_list
 from l2m_analysis.errors import InputError, L2MError
 
 BYTES_PER_TOKEN = 120  # peak bytes per block token of a counting task, one series
 BYTES_PER_SERIES_TOKEN = 40  # partial counts, per block token and series held at once
 WORKER_BASELINE_BYTES = 300 * 2**20  # a worker process before it counts anything
 SHUFFLE_METHODS = ("auto", "disk", "tasks", "p2p")
-
-
-@dataclass(frozen=True)
-class BlockSeries:
-    """One counting task: the series ``series`` (with their indices ``series_index`` in the
-    sweep) of block ``block_index``, whose ``tokens`` files are ``paths``."""
-
-    paths: tuple[str, ...]
-    block_index: int
-    series: tuple[SeriesKey, ...]
-    series_index: tuple[int, ...]
-    vocab_size: int
-    engine: str
-    baseline: str
-    seed: int | None
 
 
 def series_groups(

@@ -30,40 +30,24 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
-from l2m_analysis.corpus.block_counting import COUNT_STAGE, MERGE_STAGE, read_block
+from l2m_analysis.cluster.block_series import Block, BlockSeries, partial_counts, read_block_codes
+from l2m_analysis.corpus.block_counting import COUNT_STAGE, MERGE_STAGE
 from l2m_analysis.corpus.counting import add_count_of_counts
-from l2m_analysis.corpus.series import CompactTokens, SeriesKey
-from l2m_analysis.corpus.streaming import (
-    merge_spilled_bucket,
-    series_key_counts,
-    spill_path,
-    write_partial_counts,
-)
+from l2m_analysis.corpus.series import SeriesKey
+from l2m_analysis.corpus.streaming import merge_spilled_bucket, spill_path, write_partial_counts
 from l2m_analysis.errors import InputError
 
 
-def read_block_codes(paths: tuple[str, ...], vocab_size: int) -> tuple[CompactTokens, np.ndarray]:
-    """Step 1: one block's ``tokens`` files -> (compact token codes, group ids), shape (N,)."""
-    token_ids, group_ids = read_block(paths)
-    return CompactTokens.of(token_ids, vocab_size), group_ids
-
-
 def spill_block_series(
-    block: tuple[CompactTokens, np.ndarray], task: Any, spill_dir: str, n_buckets: int
+    block: Block, task: BlockSeries, spill_dir: str, n_buckets: int
 ) -> list[tuple[int, str]]:
-    """Step 2 for one ``BlockSeries`` task: count its series of its block and write each one's
-    partial counts to ``spill_dir`` in ``n_buckets`` hash buckets -> [(series index, file)]
-    of the files written (none for a series without pairs in this block)."""
-    compact, group_ids = block
+    """Step 2 for one task: count its series of its block and write each one's partial counts
+    to ``spill_dir`` in ``n_buckets`` hash buckets -> [(series index, file)] of the files
+    written (none for a series without pairs in this block)."""
     written = []
-    for series, index in zip(task.series, task.series_index, strict=True):
-        keys, counts = series_key_counts(
-            compact, group_ids, series, task.vocab_size, engine=task.engine,
-            shuffle_seed=task.seed or 0, baseline=task.baseline, block_index=task.block_index,
-        )  # fmt: skip
+    for index, series, keys, counts in partial_counts(block, task):
         if keys.size:
             path = spill_path(spill_dir, series, task.block_index)
             write_partial_counts(path, keys, counts, n_buckets)
@@ -92,7 +76,7 @@ def merge_bucket(
 
 def count_through_disk(
     client: Any,
-    tasks: list[Any],
+    tasks: list[BlockSeries],
     series: list[SeriesKey],
     spill_dir: Path | None,
     n_buckets: int,
@@ -100,7 +84,7 @@ def count_through_disk(
     step: Callable[[str], None],
     explain: Callable[[Iterator], Iterator],
 ) -> dict[SeriesKey, pl.DataFrame]:
-    """Steps 1–3 for the ``BlockSeries`` tasks -> count-of-counts per series. ``step`` is
+    """Steps 1–3 for the tasks -> count-of-counts per series. ``step`` is
     called with "count" per series counted and "merge" per bucket merged; ``explain`` wraps the
     iteration over finished tasks (clear errors). The scratch folder (None: a temporary one) is
     emptied first (a killed run's files) and removed at the end."""

@@ -1,6 +1,6 @@
 """Counting on Dask through a Dask DataFrame shuffle (``--shuffle-method tasks`` or ``p2p``).
 
-1. ``dask.dataframe.from_map`` over the tasks of the block plan (``counting.BlockSeries``):
+1. ``dask.dataframe.from_map`` over the tasks of the block plan (``block_series.BlockSeries``):
    each reads its block's ``tokens`` files once (paths in the graph, never arrays) and counts its
    series with the numpy kernel, giving [series, key, count] rows with corpus-wide keys.
 2. ``shuffle(on="key")`` into ``split_out`` partitions brings every partial count of a key
@@ -17,17 +17,15 @@ for clusters whose workers share no scratch folder.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import polars as pl
 
-from l2m_analysis.corpus.block_counting import read_block
+from l2m_analysis.cluster.block_series import BlockSeries, partial_counts, read_block_codes
 from l2m_analysis.corpus.counting import COUNT_SCHEMA, add_count_of_counts, merge_key_counts
-from l2m_analysis.corpus.series import CompactTokens, SeriesKey
-from l2m_analysis.corpus.streaming import series_key_counts
+from l2m_analysis.corpus.series import SeriesKey
 
 PARTIAL_META = pd.DataFrame(
     {"series": np.array([], np.int16), "key": np.array([], np.int64),
@@ -39,17 +37,11 @@ CC_META = pd.DataFrame(
 )  # fmt: skip
 
 
-def count_block_series(task: Any) -> pd.DataFrame:
-    """Step 1 for one ``BlockSeries`` task: [series, key, count] of its series of one block."""
-    token_ids, group_ids = read_block(task.paths)
-    compact = CompactTokens.of(token_ids, task.vocab_size)
-    del token_ids
+def count_block_series(task: BlockSeries) -> pd.DataFrame:
+    """Step 1 for one task: [series, key, count] of its series of one block (read once)."""
+    block = read_block_codes(task.paths, task.vocab_size)
     parts = [PARTIAL_META]
-    for series, index in zip(task.series, task.series_index, strict=True):
-        keys, counts = series_key_counts(
-            compact, group_ids, series, task.vocab_size, engine=task.engine,
-            shuffle_seed=task.seed or 0, baseline=task.baseline, block_index=task.block_index,
-        )  # fmt: skip
+    for index, _, keys, counts in partial_counts(block, task):
         parts.append(pd.DataFrame({"series": np.full(keys.size, index, np.int16), "key": keys,
                                    "count": counts.astype(np.int32)}))  # fmt: skip
     return pd.concat(parts, ignore_index=True)
@@ -67,7 +59,7 @@ def merge_partition(partial: pd.DataFrame, engine: str = "numpy") -> pd.DataFram
 
 
 def frame_shuffle_graph(
-    tasks: Sequence[Any], n_blocks: int, split_out: int, method: str, engine: str
+    tasks: Sequence[BlockSeries], n_blocks: int, split_out: int, method: str, engine: str
 ):
     """The lazy Dask DataFrame of count-of-counts [series, count, n_items] (steps 1–3)."""
     partial = dd.from_map(count_block_series, list(tasks), meta=PARTIAL_META, label="count-block")

@@ -91,9 +91,13 @@ def write_partial_counts(path: Path, keys: np.ndarray, counts: np.ndarray, n_buc
     keys, counts = keys[order], counts[order].astype(np.int32)
     path.parent.mkdir(parents=True, exist_ok=True)
     scratch = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
-    with pa.OSFile(str(scratch), "wb") as sink, pa.ipc.new_file(sink, SPILL_SCHEMA) as writer:
-        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-            writer.write_batch(pa.record_batch([keys[lo:hi], counts[lo:hi]], schema=SPILL_SCHEMA))
+    try:
+        with pa.OSFile(str(scratch), "wb") as sink, pa.ipc.new_file(sink, SPILL_SCHEMA) as out:
+            for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+                out.write_batch(pa.record_batch([keys[lo:hi], counts[lo:hi]], schema=SPILL_SCHEMA))
+    except BaseException:
+        scratch.unlink(missing_ok=True)
+        raise
     os.replace(scratch, path)
 
 
