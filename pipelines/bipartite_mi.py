@@ -43,6 +43,7 @@ from l2m_analysis.cli import add_scheduler_options, make_parser, run_cli, schedu
 from l2m_analysis.cli import console as make_console
 from l2m_analysis.cluster.connect import open_cluster
 from l2m_analysis.estimators.compression import iid_baseline_flags
+from l2m_analysis.fits.h2gram_sensitivity import SHIFT_PER_NAT
 from l2m_analysis.progress import Stages
 from l2m_analysis.steps.bipartite_mi import bipartite_mi
 from l2m_analysis.warehouse import Warehouse
@@ -85,7 +86,7 @@ def print_convergence(run_id: str, steps: pl.DataFrame, console: Console) -> Non
         label = "N → ∞ (Aitken)" if extrapolated else f"{r['n'] / total:.3f} of it"
         stderr = "" if r["stderr"] is None else f"{r['stderr']:.4f}"
         out.add_row(label, "" if extrapolated else f"{r['n']:,}", f"{r['value']:.4f}", stderr,
-                    f"{0.8 * (r['value'] - used):+.4f}")  # fmt: skip
+                    f"{SHIFT_PER_NAT * (r['value'] - used):+.4f}")  # fmt: skip
     console.print(out)
 
 

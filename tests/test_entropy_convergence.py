@@ -177,3 +177,26 @@ def test_beta_under_each_h2gram_shifts_every_direct_point_by_four_fifths() -> No
     assert untouched.equals(fits.filter(estimator="vclub"))
     converged = with_h2gram_sensitivity(fits, estimates, convergence_frame([11.2] * 4, 0.01, None))
     assert WARNING not in converged.filter(estimator="direct", law="power")["warnings"][0]
+
+
+def test_beta_under_each_h2gram_refits_the_points_the_reported_fit_used() -> None:
+    """A point the fit dropped (I <= 0 at the smallest L) is dropped from the refits too: at
+    the Ĥ_G used (shift 0) the refit IS the reported β, not a missing one."""
+    length = np.array([4, 8, 16, 32, 64])
+    value = 0.5 * length**0.6
+    value[0] = -0.01  # dropped by the fit: log I needs I > 0
+    estimates = pl.DataFrame({
+        "run_id": "r", "source": "books", "quantity": "bipartite", "estimator": "direct",
+        "length": length, "split_at": length // 2, "ratio": 2, "distance": None,
+        "value": value, "stderr": 0.05,
+    })  # fmt: skip
+    fits = fit_mi_series(estimates).rows
+    direct = fits.filter(law="power").row(0, named=True)
+    assert direct["n_dropped"] == 1
+    out = with_h2gram_sensitivity(
+        fits, estimates, convergence_frame([11.0, 11.1, 11.2, 11.3], 0.01, None)
+    )
+    entries = json.loads(out.filter(law="power")["detail"][0])["h2gram_convergence"]
+    assert entries[3]["shift"] == 0.0
+    assert entries[3]["beta"] == pytest.approx(direct["exponent"])
+    assert entries[0]["beta"] > direct["exponent"]  # a lower Ĥ_G: every point lower, steeper

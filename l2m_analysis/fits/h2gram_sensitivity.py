@@ -20,6 +20,7 @@ import polars as pl
 from l2m_analysis.errors import InputError
 from l2m_analysis.estimators.entropy_convergence import CONVERGED_WITHIN, is_converged
 from l2m_analysis.fits.power import fit_power_law
+from l2m_analysis.fits.series import SERIES_KEYS, usable_points
 
 WARNING = "Ĥ_G not converged"
 CORRECTED = "direct"  # the estimator with the 2-gram correction
@@ -46,18 +47,17 @@ def with_h2gram_sensitivity(
     return pl.DataFrame(out, schema=rows.schema, orient="row")
 
 
-def _series(estimates: pl.DataFrame, row: dict) -> pl.DataFrame:
-    """The points behind a fit row: length, value, stderr (nats), one per L, ascending."""
-    keys = {k: row[k] for k in ("run_id", "quantity", "estimator", "ratio")}
-    mine = estimates.filter(*(pl.col(k) == v for k, v in keys.items()))
-    return (mine.filter(pl.col("value").is_not_null() & pl.col("length").is_not_null())
-            .group_by("length").agg(pl.col("value").mean(), pl.col("stderr").mean())
-            .sort("length"))  # fmt: skip
+def _series(estimates: pl.DataFrame, row: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The points the fit row used: L and I (nats), shape (n,) each, chosen exactly as
+    ``fits.series.fit_mi_series`` chose them (``usable_points``)."""
+    mine = estimates.filter(*(pl.col(k).eq_missing(row[k]) for k in SERIES_KEYS))
+    x, y, _, _ = usable_points(mine, "bipartite", weighted=False)
+    return x, y
 
 
-def _annotated(row: dict, series: pl.DataFrame, steps: pl.DataFrame) -> dict:
+def _annotated(row: dict, points: tuple[np.ndarray, np.ndarray], steps: pl.DataFrame) -> dict:
     detail = json.loads(row["detail"] or "{}")
-    x, y = series["length"].to_numpy().astype(float), series["value"].to_numpy().astype(float)
+    x, y = points
     entries = []
     for s in steps.sort("extrapolated", "fraction").iter_rows(named=True):
         shift = SHIFT_PER_NAT * (s["h_2gram"] - s["h_2gram_used"])

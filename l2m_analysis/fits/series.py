@@ -92,7 +92,7 @@ def fit_mi_series(
         ident = dict(zip(SERIES_KEYS, key, strict=True))
         if str(ident["estimator"]).endswith(BASELINE_SUFFIX):
             continue
-        x, y, se, drops = _usable_points(series, str(ident["quantity"]), weighted)
+        x, y, se, drops = usable_points(series, str(ident["quantity"]), weighted)
         counts = {"n_points": int(x.size), **drops}
         if x.size < min_points:
             skipped.append({**ident, "reason": f"{x.size} usable points < {min_points}", **counts})
@@ -141,7 +141,7 @@ def with_baseline_subtracted(estimates: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([estimates, subtracted.cast(estimates.schema)])
 
 
-def _usable_points(series: pl.DataFrame, quantity: str, weighted: bool):
+def usable_points(series: pl.DataFrame, quantity: str, weighted: bool):
     """The points a series' fit uses -> x (L or d), y (nats), stderr or None, each (n,), and
     {"n_dropped", "drop_reason"} for the rest.
 
