@@ -31,7 +31,13 @@ from rich.console import Console
 from l2m_analysis.cli import make_parser, nonnegative_int, run_cli
 from l2m_analysis.cli import table as cli_table
 from l2m_analysis.errors import InputError
-from l2m_analysis.steps.two_point_mi import BASELINE_ESTIMATOR, ESTIMATOR, GROUPS, two_point_mi
+from l2m_analysis.steps.two_point_mi import (
+    BASELINE_ESTIMATOR,
+    ESTIMATOR,
+    GROUPS,
+    SUBTRACTED_ESTIMATOR,
+    two_point_mi,
+)
 from l2m_analysis.warehouse import Warehouse
 
 
@@ -66,22 +72,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def print_estimates(estimates: pl.DataFrame, run_id: str, console: Console) -> None:
+    """I_d, its baseline and the stored I_d − baseline (what α is fitted to) with its
+    jackknife stderr, per distance."""
     table = cli_table(
         f"two-point MI of run {run_id} (nats)",
-        [(c, "right") for c in ("d", "I_d ± stderr", "baseline (bias floor)", "I_d − baseline",
-                                "pairs")],
+        [(c, "right") for c in ("d", "I_d ± stderr", "baseline (bias floor)",
+                                "I_d − baseline ± stderr", "pairs")],
     )  # fmt: skip
-    real = estimates.filter(pl.col("estimator") == ESTIMATOR).sort("distance")
-    base = {r["distance"]: r for r in estimates.filter(pl.col("estimator") == BASELINE_ESTIMATOR)
-            .iter_rows(named=True)}  # fmt: skip
-    for r in real.iter_rows(named=True):
-        b = base.get(r["distance"])
+
+    def by_distance(estimator: str) -> dict:
+        rows = estimates.filter(pl.col("estimator") == estimator).iter_rows(named=True)
+        return {r["distance"]: r for r in rows}
+
+    base, subtracted = by_distance(BASELINE_ESTIMATOR), by_distance(SUBTRACTED_ESTIMATOR)
+    for d, r in sorted(by_distance(ESTIMATOR).items()):
+        b, s = base.get(d), subtracted.get(d)
         table.add_row(
-            str(r["distance"]), f"{r['value']:.4f} ± {r['stderr']:.4f}",
+            str(d), _with_stderr(r),
             f"{b['value']:.4f}" if b else "-",
-            f"{r['value'] - b['value']:.4f}" if b else "-", f"{r['n']:,}",
+            _with_stderr(s) if s else "-", f"{r['n']:,}",
         )  # fmt: skip
     console.print(table)
+
+
+def _with_stderr(row: dict) -> str:
+    se = row["stderr"]
+    return f"{row['value']:.4f}" + ("" if se is None else f" ± {se:.4f}")
 
 
 if __name__ == "__main__":

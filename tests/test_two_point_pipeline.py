@@ -153,9 +153,13 @@ def test_prepare_corpus_report_resume_and_counts(tmp_path, capsys, monkeypatch) 
     assert run(count_ngrams, "--warehouse", db, "--run-id", "r", "--distances", "1", "100000") == 0
     assert "every document shorter than d" in capsys.readouterr().out
     assert run(two_point_mi, "--warehouse", db, "--run-id", "r") == 0
-    assert "d = 100000: no token pairs" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "d = 100000: no token pairs" in out
     with Warehouse.open(db) as wh:
         assert wh.query("SELECT DISTINCT distance FROM mi_estimates")["distance"].to_list() == [1]
+        diff = wh.query("SELECT value, stderr FROM mi_estimates "
+                        "WHERE estimator = 'grassberger_minus_baseline'").row(0)  # fmt: skip
+    assert f"{diff[0]:.4f} ± {diff[1]:.4f}" in out  # the stored difference, with its stderr
 
 
 @pytest.mark.parametrize(
