@@ -1,9 +1,11 @@
-"""The lzma estimate (Eq. A.6) on an i.i.d. source: tokens drawn independently from the embedded
-books' unigram distribution (GPT-NeoX tokens of the first 400,000 characters of each book),
-decoded to text by the same tokenizer. Exact I_BP = 0 at every L, so the estimate is the
-compressor's own redundancy. Each replicate draws 32 windows of 256 tokens (the main job's
+"""The lzma estimate (Eq. A.6) on an i.i.d. source: the ``compression_lzma_iid`` baseline that
+``bipartite_mi`` writes (``estimators.compression.compression_with_iid_baseline``: the windows'
+tokens permuted together, i.i.d. with their unigram distribution up to drawing without
+replacement), decoded to text by the same tokenizer. Exact I_BP = 0 at every L, so the estimate
+is the compressor's own redundancy. Each replicate takes 32 contiguous windows of 256 tokens of
+the embedded books (GPT-NeoX tokens of the first 400,000 characters of each; the main job's
 SmolLM2 run: 32 samples × 256) and estimates ℓ = L/2 at L = 8, 32, 128, 256; the note gives the
-same estimate on 32 contiguous windows of the books themselves, for scale.
+mean estimate on the windows themselves, for scale.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 from benchmarks.calibration.common import coverage_row
 from l2m_analysis.corpus.gutenberg import embedded_books
 from l2m_analysis.corpus.tokenizer import load_tokenizer
-from l2m_analysis.estimators.compression import compression_estimates
+from l2m_analysis.estimators.compression import IID_ESTIMATOR, compression_with_iid_baseline
 
 STUDY = "lzma_iid"
 SAMPLES, LENGTH, SPLITS = 32, 256, (4, 16, 64, 128)
@@ -42,17 +44,15 @@ def run(seeds: int, quick: bool) -> list[dict]:
     tokenizer = load_tokenizer("neox")
     decode = tokenizer.backend.decode
     books = book_tokens(tokenizer)
-    pooled = np.concatenate(books)
     iid_values: dict[int, list[tuple[float, float]]] = {}
     text_values: dict[int, list[float]] = {}
     for seed in range(min(seeds, 3) if quick else seeds):
-        rng = np.random.default_rng(seed)
-        iid = rng.choice(pooled, size=(SAMPLES, LENGTH))  # i.i.d. from the unigram distribution
-        for r in compression_estimates(iid, decode, SPLITS, [2]).iter_rows(named=True):
-            iid_values.setdefault(r["length"], []).append((r["value"], r["stderr"]))
-        if seed < 3:  # the text itself, for scale
-            text = compression_estimates(text_windows(books, rng), decode, SPLITS, [2])
-            for r in text.iter_rows(named=True):
+        windows = text_windows(books, np.random.default_rng(seed))
+        both = compression_with_iid_baseline(windows, decode, SPLITS, [2], seed=seed)
+        for r in both.iter_rows(named=True):
+            if r["estimator"] == IID_ESTIMATOR:
+                iid_values.setdefault(r["length"], []).append((r["value"], r["stderr"]))
+            else:
                 text_values.setdefault(r["length"], []).append(r["value"])
     rows = []
     for length, pairs in sorted(iid_values.items()):
@@ -60,7 +60,7 @@ def run(seeds: int, quick: bool) -> list[dict]:
         covered = np.abs(values) <= Z95 * stderrs
         note = (f"redundancy, not MI; the books' own windows give "
                 f"{np.mean(text_values[length]):.3g} nats at this L")  # fmt: skip
-        source = f"i.i.d. NeoX tokens, books' unigrams, {SAMPLES} × {LENGTH}"
-        rows.append(coverage_row(STUDY, "compression_lzma", source, f"I_BP(L/2; L = {length}) = 0",
+        source = f"the books' windows permuted (compression_lzma_iid), {SAMPLES} × {LENGTH}"
+        rows.append(coverage_row(STUDY, IID_ESTIMATOR, source, f"I_BP(L/2; L = {length}) = 0",
                                  0.0, values, covered, note))  # fmt: skip
     return rows
