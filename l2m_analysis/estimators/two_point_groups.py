@@ -83,11 +83,10 @@ def grouped_two_point_mi(
     pooled = _mi(tok_total, pair_total)
     loo = np.array([_mi(tok_total - tokens[g], pair_total - pairs[g]) for g in range(n_groups)])
     alone = np.array([_mi(tokens[g], pairs[g]) for g in range(n_groups)])
-    var_jack = (n_groups - 1) / n_groups * np.sum((loo - loo.mean()) ** 2)
     return GroupedTwoPoint(
         distance=int(distance),
         value=float(pooled),
-        stderr_jackknife=float(np.sqrt(var_jack)),
+        stderr_jackknife=_jack(loo),
         stderr_batch_means=float(alone.std(ddof=1) / np.sqrt(n_groups)),
         jackknife_corrected=float(n_groups * pooled - (n_groups - 1) * loo.mean()),
         n_groups=n_groups,
