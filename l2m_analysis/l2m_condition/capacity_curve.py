@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from l2m_analysis.gaussian.capacity import (
+    CAPACITY_MAX_LAYERS,
     canonical_correlations,
     canonical_information,
     linear_summary_mi,
@@ -17,13 +18,11 @@ from l2m_analysis.gaussian.exact import covariance_dense
 from l2m_analysis.l2m_condition.history_state import history_dim
 from l2m_analysis.models.presets import ModelPreset
 
-CAPACITY_LAYERS = 5  # L = 4^5 = 1024: the dense covariance, under a second
-
 
 def capacity_frame(
     presets: list[ModelPreset],
     copies: int,
-    layers: int = CAPACITY_LAYERS,
+    layers: int = CAPACITY_MAX_LAYERS,
     nats_per_dim: tuple[float, ...] = (1.0,),
     family: str = "subvolume",
 ) -> pl.DataFrame:
